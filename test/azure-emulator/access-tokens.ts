@@ -1,0 +1,113 @@
+// The emulator's token authority: signs the access tokens Entra issues and
+// verifies them where the data plane and ARM receive them.
+import { createHash, generateKeyPair, type KeyObject, randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import {
+  decodeJwt,
+  type Jwk,
+  type JwtClaims,
+  nowSeconds,
+  publicJwk,
+  signJwt,
+  verifyJwtSignature,
+} from './jwt.ts';
+
+export type AccessTokenClaims = {
+  aud: string;
+  iss: string;
+  tid: string;
+  oid: string;
+  sub: string;
+  appid: string;
+  idtyp: string;
+  iat: number;
+  nbf: number;
+  exp: number;
+  [name: string]: unknown;
+};
+
+export type TokenCheck =
+  | { ok: true; claims: AccessTokenClaims }
+  | { ok: false; problem: 'malformed' | 'signature' | 'expired' | 'notYetValid' };
+
+export type MintOptions = {
+  tenantId: string;
+  appId: string;
+  objectId: string;
+  audience: string;
+  lifetimeSeconds: number;
+  // Seconds to shift iat/nbf/exp by: negative values make an already expired token.
+  offsetSeconds?: number;
+  appIdAcr?: '1' | '2';
+};
+
+export type TokenAuthority = {
+  kid: string;
+  jwks: { keys: Jwk[] };
+  mint(options: MintOptions): { token: string; claims: AccessTokenClaims };
+  check(token: string): TokenCheck;
+};
+
+export async function createTokenAuthority(): Promise<TokenAuthority> {
+  const { privateKey, publicKey } = await promisify(generateKeyPair)('rsa', {
+    modulusLength: 2048,
+  });
+  const kid = keyId(publicKey);
+
+  return {
+    kid,
+    jwks: { keys: [{ ...publicJwk(publicKey, kid), x5t: kid }] },
+    mint(options) {
+      const iat = nowSeconds() + (options.offsetSeconds ?? 0);
+      const claims: AccessTokenClaims = {
+        aud: options.audience,
+        iss: `https://sts.windows.net/${options.tenantId}/`,
+        iat,
+        nbf: iat,
+        exp: iat + options.lifetimeSeconds,
+        aio: randomUUID(),
+        appid: options.appId,
+        appidacr: options.appIdAcr ?? '1',
+        idp: `https://sts.windows.net/${options.tenantId}/`,
+        idtyp: 'app',
+        oid: options.objectId,
+        rh: randomUUID(),
+        sub: options.objectId,
+        tid: options.tenantId,
+        uti: randomUUID().replaceAll('-', '').slice(0, 22),
+        ver: '1.0',
+      };
+      return { token: signJwt({ alg: 'RS256', kid, x5t: kid }, claims, privateKey), claims };
+    },
+    check(token) {
+      const jwt = decodeJwt(token);
+      if (jwt === undefined || !isAccessTokenClaims(jwt.claims)) {
+        return { ok: false, problem: 'malformed' };
+      }
+      if (jwt.header.kid !== kid || !verifyJwtSignature(jwt, publicKey)) {
+        return { ok: false, problem: 'signature' };
+      }
+      const now = nowSeconds();
+      if (jwt.claims.exp <= now) return { ok: false, problem: 'expired' };
+      if (jwt.claims.nbf > now) return { ok: false, problem: 'notYetValid' };
+      return { ok: true, claims: jwt.claims };
+    },
+  };
+}
+
+function isAccessTokenClaims(claims: JwtClaims): claims is AccessTokenClaims {
+  return (
+    typeof claims.aud === 'string' &&
+    typeof claims.tid === 'string' &&
+    typeof claims.oid === 'string' &&
+    typeof claims.appid === 'string' &&
+    typeof claims.exp === 'number' &&
+    typeof claims.nbf === 'number'
+  );
+}
+
+function keyId(publicKey: KeyObject): string {
+  return createHash('sha1')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('base64url');
+}
