@@ -1,0 +1,69 @@
+// Operator settings, read once from the environment and validated.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { parseDuration } from './api/duration.ts';
+import { parseConnectTo } from './azure/connect-to.ts';
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      try {
+        return parseDuration(v);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    });
+
+const list = z
+  .string()
+  .default('')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+export const configSchema = z.object({
+  /** The namespace the operator runs in: the only one it reads credential Secrets from. */
+  OPERATOR_NAMESPACE: z.string().min(1),
+  /** Platform egress IPs, named in firewall remediation messages. */
+  PLATFORM_EGRESS_IPS: list,
+  /** curl-style --connect-to rules for Azure hosts (tests and the demo); TLS still verifies the real host name. */
+  AZURE_CONNECT_TO: z.string().default(''),
+  /** Extra CA certificates (PEM file) trusted for Azure hosts, besides the system roots. */
+  AZURE_EXTRA_CA_FILE: z.string().optional(),
+  AZURE_REQUEST_TIMEOUT: duration('10s'),
+  /** Lower bound on spec.probe.interval, so no integration can make the operator hammer Azure. */
+  MIN_PROBE_INTERVAL: duration('30s'),
+  /** Consecutive transient failures before Ready turns False. */
+  TRANSIENT_FAILURE_THRESHOLD: z.coerce.number().int().min(1).default(3),
+  CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  METRICS_ADDRESS: z.string().default('0.0.0.0:8080'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  POD_NAME: z.string().default('azure-openai-operator'),
+});
+
+export type OperatorConfig = z.output<typeof configSchema> & {
+  connectTo: ReturnType<typeof parseConnectTo>;
+  extraCaPem: string[];
+};
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid operator configuration: ${problems}`);
+  }
+  const config = parsed.data;
+  return {
+    ...config,
+    connectTo: config.AZURE_CONNECT_TO ? parseConnectTo(config.AZURE_CONNECT_TO) : [],
+    extraCaPem: config.AZURE_EXTRA_CA_FILE
+      ? [readFileSync(config.AZURE_EXTRA_CA_FILE, 'utf8')]
+      : [],
+  };
+}

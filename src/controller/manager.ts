@@ -1,0 +1,230 @@
+// Wires watches to the work queue and the queue to the reconciler. Watch events
+// only say "look at this key again"; the reconciler reads current state.
+import {
+  ApiException,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesObject,
+  type V1ConfigMap,
+  type V1Namespace,
+} from '@kubernetes/client-node';
+import {
+  fieldManager,
+  integrationResource,
+  labels,
+  servicePrincipalResource,
+} from '../api/group.ts';
+import type { Integration } from '../api/integration.ts';
+import type { ServicePrincipal } from '../api/service-principal.ts';
+import { createAzureTransport } from '../azure/connect-to.ts';
+import { DataPlaneClient } from '../azure/data-plane.ts';
+import { TokenCache } from '../azure/token-cache.ts';
+import type { OperatorConfig } from '../config.ts';
+import { EventRecorder } from '../kube/events.ts';
+import { StatusWriter } from '../kube/status-writer.ts';
+import type { Logger } from '../log.ts';
+import { ConfigMapPublisher } from '../publish/apply.ts';
+import { IntegrationReconciler } from '../reconcile/reconciler.ts';
+import { keyOf, ResilientInformer } from './informer.ts';
+import { WorkQueue } from './work-queue.ts';
+
+export class Manager {
+  readonly queue: WorkQueue;
+  readonly tokens = new TokenCache();
+  readonly statusWriter: StatusWriter;
+  readonly publisher: ConfigMapPublisher;
+  readonly events: EventRecorder;
+  readonly dataPlane: DataPlaneClient;
+  readonly #informers: {
+    integrations: ResilientInformer<Integration & KubernetesObject>;
+    servicePrincipals: ResilientInformer<ServicePrincipal & KubernetesObject>;
+    namespaces: ResilientInformer<V1Namespace>;
+    configMaps: ResilientInformer<V1ConfigMap>;
+  };
+  readonly #reconciler: IntegrationReconciler;
+  readonly #log: Logger;
+  readonly #transport: ReturnType<typeof createAzureTransport>;
+
+  constructor(kc: KubeConfig, config: OperatorConfig, log: Logger) {
+    this.#log = log;
+    const core = kc.makeApiClient(CoreV1Api);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const { group, version } = integrationResource;
+    this.#informers = {
+      integrations: new ResilientInformer(
+        'integrations',
+        kc,
+        `/apis/${group}/${version}/${integrationResource.plural}`,
+        () =>
+          custom.listCustomObjectForAllNamespaces({
+            group,
+            version,
+            resourcePlural: integrationResource.plural,
+          }) as never,
+        log,
+      ),
+      servicePrincipals: new ResilientInformer(
+        'servicePrincipals',
+        kc,
+        `/apis/${group}/${version}/${servicePrincipalResource.plural}`,
+        () =>
+          custom.listClusterCustomObject({
+            group,
+            version,
+            plural: servicePrincipalResource.plural,
+          }) as never,
+        log,
+      ),
+      namespaces: new ResilientInformer(
+        'namespaces',
+        kc,
+        '/api/v1/namespaces',
+        () => core.listNamespace(),
+        log,
+      ),
+      configMaps: new ResilientInformer(
+        'configMaps',
+        kc,
+        '/api/v1/configmaps',
+        () =>
+          core.listConfigMapForAllNamespaces({
+            labelSelector: `${labels.managedBy}=${fieldManager}`,
+          }),
+        log,
+        `${labels.managedBy}=${fieldManager}`,
+      ),
+    };
+    this.#transport = createAzureTransport({
+      connectTo: config.connectTo,
+      extraCaPem: config.extraCaPem,
+    });
+    this.dataPlane = new DataPlaneClient(this.#transport.dispatcher, config.AZURE_REQUEST_TIMEOUT);
+    this.statusWriter = new StatusWriter(custom);
+    this.events = new EventRecorder(core, config.POD_NAME);
+    this.publisher = new ConfigMapPublisher(core, async (namespace, name) => {
+      // The cache only holds ConfigMaps we labelled; a foreign one of the same name must be seen too.
+      const cached = this.#informers.configMaps.get(name, namespace);
+      if (cached) return cached;
+      try {
+        return await core.readNamespacedConfigMap({ namespace, name });
+      } catch (error) {
+        if (error instanceof ApiException && error.code === 404) return undefined;
+        throw error;
+      }
+    });
+    const operatorNamespace = config.OPERATOR_NAMESPACE;
+    this.#reconciler = new IntegrationReconciler({
+      getIntegration: (namespace, name) => this.#informers.integrations.get(name, namespace),
+      customObjects: custom,
+      statusWriter: this.statusWriter,
+      events: this.events,
+      publisher: this.publisher,
+      policy: { transientFailureThreshold: config.TRANSIENT_FAILURE_THRESHOLD, retryBaseMs: 2_000 },
+      log,
+      lookup: {
+        servicePrincipal: (name) => this.#informers.servicePrincipals.get(name),
+        servicePrincipals: () => this.#informers.servicePrincipals.list(),
+        namespaceLabels: (name) => this.#informers.namespaces.get(name)?.metadata?.labels ?? {},
+      },
+      readSecret: async (name, key) => {
+        try {
+          const secret = await core.readNamespacedSecret({ namespace: operatorNamespace, name });
+          const value = secret.data?.[key];
+          return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
+        } catch (error) {
+          if (error instanceof ApiException && error.code === 404) return undefined;
+          throw error;
+        }
+      },
+      httpClient: this.#transport.httpClient,
+      tokens: this.tokens,
+      dataPlane: this.dataPlane,
+      egressIps: config.PLATFORM_EGRESS_IPS,
+      minProbeIntervalMs: config.MIN_PROBE_INTERVAL,
+      now: () => new Date(),
+    });
+    this.queue = new WorkQueue({ concurrency: config.CONCURRENCY });
+    this.queue.onError = (key, error) =>
+      log.error({ key, err: error }, 'Reconcile failed, retrying with backoff');
+  }
+
+  get ready(): boolean {
+    return Object.values(this.#informers).every((i) => i.ready);
+  }
+
+  async start(): Promise<void> {
+    const enqueue = (o: KubernetesObject) => this.queue.add(keyOf(o));
+    const integrationsWhere = (match: (i: Integration) => boolean) => {
+      for (const integration of this.#informers.integrations.list())
+        if (match(integration)) enqueue(integration);
+    };
+    await Promise.all([
+      this.#informers.servicePrincipals.start({
+        add: (sp) => integrationsWhere((i) => usesIdentity(i, sp)),
+        update: (sp, old) => {
+          if (sp.metadata.generation !== old?.metadata.generation)
+            integrationsWhere((i) => usesIdentity(i, sp) || (old ? usesIdentity(i, old) : false));
+        },
+        delete: (sp) => integrationsWhere((i) => usesIdentity(i, sp)),
+      }),
+      this.#informers.namespaces.start({
+        update: (ns, old) => {
+          if (JSON.stringify(ns.metadata?.labels) !== JSON.stringify(old?.metadata?.labels)) {
+            integrationsWhere((i) => i.metadata.namespace === ns.metadata?.name);
+          }
+        },
+      }),
+      this.#informers.configMaps.start({
+        // Someone edited or deleted what we publish: look again, and restore it.
+        update: (cm, old) => {
+          if (JSON.stringify(cm.data) !== JSON.stringify(old?.data)) this.#enqueueOwner(cm);
+        },
+        delete: (cm) => this.#enqueueOwner(cm),
+      }),
+    ]);
+    await this.#informers.integrations.start({
+      add: enqueue,
+      update: (i, old) => {
+        // Our own status writes come back as updates: only spec and lifecycle changes matter.
+        if (
+          !old ||
+          i.metadata.generation !== old.metadata.generation ||
+          i.metadata.deletionTimestamp !== old.metadata.deletionTimestamp ||
+          JSON.stringify(i.metadata.finalizers) !== JSON.stringify(old.metadata.finalizers)
+        ) {
+          enqueue(i);
+        }
+      },
+      delete: enqueue,
+    });
+    this.queue.start(async (key) => {
+      const [namespace, name] = key.split('/') as [string, string];
+      const result = await this.#reconciler.reconcile(namespace, name);
+      // Jitter spreads periodic re-validation so thousands of integrations do not probe in step.
+      return result.requeueAfterMs === undefined
+        ? undefined
+        : { requeueAfterMs: Math.round(result.requeueAfterMs * (0.9 + Math.random() * 0.2)) };
+    });
+    this.#log.info('Controller started');
+  }
+
+  async stop(deadlineMs = 10_000): Promise<void> {
+    await this.queue.shutdown(deadlineMs);
+    await Promise.all(Object.values(this.#informers).map((i) => i.stop()));
+    await this.#transport.close();
+  }
+
+  #enqueueOwner(cm: V1ConfigMap): void {
+    const owner = cm.metadata?.ownerReferences?.find((o) => o.kind === integrationResource.kind);
+    if (owner && cm.metadata?.namespace) this.queue.add(`${cm.metadata.namespace}/${owner.name}`);
+  }
+}
+
+function usesIdentity(integration: Integration, sp: ServicePrincipal): boolean {
+  const ref = (integration.spec as { servicePrincipalRef?: { name?: string } })?.servicePrincipalRef
+    ?.name;
+  return ref === undefined
+    ? (sp.spec as { default?: boolean })?.default === true
+    : ref === sp.metadata.name;
+}

@@ -1,0 +1,136 @@
+// A queue of keys in the manner of client-go's workqueue: a key waiting is held
+// once however often it is added, a key is never processed twice at once (an add
+// while it runs marks it dirty and it runs again after), concurrency is bounded,
+// and failures back off per key, exponentially up to a cap.
+
+export interface WorkQueueOptions {
+  concurrency: number;
+  baseBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Injected timers, so the scheduling can be tested without sleeping. */
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  clearTimer?: (handle: unknown) => void;
+}
+
+export type Handler = (key: string) => Promise<{ requeueAfterMs?: number } | undefined>;
+
+export class WorkQueue {
+  readonly #queue: string[] = [];
+  readonly #queued = new Set<string>();
+  readonly #processing = new Set<string>();
+  readonly #dirty = new Set<string>();
+  readonly #delayed = new Map<string, { at: number; handle: unknown }>();
+  readonly #failures = new Map<string, number>();
+  readonly #options: Required<WorkQueueOptions>;
+  #handler: Handler | undefined;
+  #shuttingDown = false;
+  #idle: Array<() => void> = [];
+  onError: (key: string, error: unknown) => void = () => {};
+
+  constructor(options: WorkQueueOptions) {
+    this.#options = {
+      baseBackoffMs: 500,
+      maxBackoffMs: 5 * 60_000,
+      setTimer: (fn, ms) => setTimeout(fn, ms).unref(),
+      clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
+      ...options,
+    };
+  }
+
+  get depth(): number {
+    return this.#queue.length;
+  }
+
+  get inFlight(): number {
+    return this.#processing.size;
+  }
+
+  start(handler: Handler): void {
+    this.#handler = handler;
+    this.#pump();
+  }
+
+  add(key: string): void {
+    if (this.#shuttingDown) return;
+    const delayed = this.#delayed.get(key);
+    if (delayed) {
+      this.#options.clearTimer(delayed.handle);
+      this.#delayed.delete(key);
+    }
+    if (this.#processing.has(key)) {
+      this.#dirty.add(key);
+      return;
+    }
+    if (this.#queued.has(key)) return;
+    this.#queued.add(key);
+    this.#queue.push(key);
+    this.#pump();
+  }
+
+  /** Adds the key after a delay; an earlier add (or an earlier delayed add) wins. */
+  addAfter(key: string, delayMs: number): void {
+    if (this.#shuttingDown) return;
+    if (delayMs <= 0) {
+      this.add(key);
+      return;
+    }
+    const at = Date.now() + delayMs;
+    const existing = this.#delayed.get(key);
+    if (existing && existing.at <= at) return;
+    if (existing) this.#options.clearTimer(existing.handle);
+    const handle = this.#options.setTimer(() => {
+      this.#delayed.delete(key);
+      this.add(key);
+    }, delayMs);
+    this.#delayed.set(key, { at, handle });
+  }
+
+  /** Stops intake and waits for running work, up to the deadline. */
+  async shutdown(deadlineMs: number): Promise<boolean> {
+    this.#shuttingDown = true;
+    for (const { handle } of this.#delayed.values()) this.#options.clearTimer(handle);
+    this.#delayed.clear();
+    this.#queue.length = 0;
+    this.#queued.clear();
+    if (this.#processing.size === 0) return true;
+    return Promise.race([
+      new Promise<boolean>((resolve) => this.#idle.push(() => resolve(true))),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), deadlineMs).unref()),
+    ]);
+  }
+
+  #pump(): void {
+    const handler = this.#handler;
+    if (!handler) return;
+    while (this.#processing.size < this.#options.concurrency && this.#queue.length > 0) {
+      const key = this.#queue.shift() as string;
+      this.#queued.delete(key);
+      this.#processing.add(key);
+      void this.#run(key, handler);
+    }
+  }
+
+  async #run(key: string, handler: Handler): Promise<void> {
+    let next: number | undefined;
+    try {
+      const result = await handler(key);
+      this.#failures.delete(key);
+      next = result?.requeueAfterMs;
+    } catch (error) {
+      const failures = (this.#failures.get(key) ?? 0) + 1;
+      this.#failures.set(key, failures);
+      next = Math.min(
+        this.#options.baseBackoffMs * 2 ** (failures - 1),
+        this.#options.maxBackoffMs,
+      );
+      this.onError(key, error);
+    } finally {
+      this.#processing.delete(key);
+    }
+    if (this.#dirty.delete(key)) this.add(key);
+    else if (next !== undefined) this.addAfter(key, next);
+    if (this.#processing.size === 0 && this.#shuttingDown)
+      for (const resolve of this.#idle.splice(0)) resolve();
+    this.#pump();
+  }
+}

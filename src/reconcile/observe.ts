@@ -1,0 +1,162 @@
+// Gather: prove the trust chain link by link (spec, identity, token, endpoint,
+// deployments). Each step either adds to the observation or stops the chain with
+// the link that failed; nothing here writes to Kubernetes.
+import type { HttpClient } from '@azure/core-rest-pipeline';
+import type { IntegrationSpec } from '../api/integration.ts';
+import { integrationSpecSchema } from '../api/integration.ts';
+import { type ChainLink, ValidationFailure } from '../api/reasons.ts';
+import { buildCredential, type SecretReader } from '../azure/credentials.ts';
+import type { DataPlaneClient } from '../azure/data-plane.ts';
+import { classifyTokenError, type FailureContext } from '../azure/errors.ts';
+import type { TokenCache } from '../azure/token-cache.ts';
+import { checkClaims, readClaims } from '../azure/token-claims.ts';
+import type { Observation } from './evaluate.ts';
+import { type IdentityLookup, resolveIdentity } from './identity.ts';
+
+export interface ObserveDeps {
+  lookup: IdentityLookup;
+  readSecret: SecretReader;
+  httpClient: HttpClient;
+  tokens: TokenCache;
+  dataPlane: DataPlaneClient;
+  egressIps: readonly string[];
+  minProbeIntervalMs: number;
+  now: () => Date;
+}
+
+export interface Observed {
+  observation: Observation;
+  spec?: IntegrationSpec;
+}
+
+export async function observe(
+  integration: { namespace: string; generation: number; spec: unknown },
+  deps: ObserveDeps,
+): Promise<Observed> {
+  const base = {
+    generation: integration.generation,
+    now: deps.now(),
+    deployments: [],
+    declaredDeployments: [] as string[],
+  };
+  const fail = (
+    link: ChainLink,
+    failure: ValidationFailure,
+    rest: Partial<Observation> = {},
+  ): Observed => ({
+    observation: {
+      ...base,
+      intervalMs: deps.minProbeIntervalMs,
+      ...rest,
+      chainFailure: { link, failure },
+    },
+  });
+
+  // Spec: what CEL admitted, re-checked; a bad spec stops everything until it is edited.
+  const parsed = integrationSpecSchema.safeParse(integration.spec);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map((i) => `spec.${i.path.join('.')}: ${i.message}`)
+      .join('; ');
+    const reason = parsed.error.issues.some((i) => i.path[0] === 'endpoint')
+      ? 'EndpointNotAllowed'
+      : 'InvalidSpec';
+    return fail('TokenIssued', new ValidationFailure(reason, `The spec is invalid: ${problems}`));
+  }
+  const spec = parsed.data;
+  const intervalMs = Math.max(spec.intervalMs, deps.minProbeIntervalMs);
+  const declaredDeployments = spec.deployments.map((d) => d.name);
+  const known = { declaredDeployments, intervalMs, cloud: spec.endpoint.cloud.name };
+
+  // Identity: which platform app signs in, and whether this namespace may make it.
+  let identity: ReturnType<typeof resolveIdentity>;
+  try {
+    identity = resolveIdentity(integration.namespace, spec, deps.lookup);
+  } catch (error) {
+    return { ...fail('TokenIssued', asFailure(error), known), spec };
+  }
+  const ctx: FailureContext = {
+    tenantId: spec.tenantId,
+    clientId: identity.spec.clientId,
+    cloud: spec.endpoint.cloud,
+    egressIps: deps.egressIps,
+    host: spec.endpoint.host,
+  };
+  const identityFacts = { name: identity.name, clientId: identity.spec.clientId };
+
+  // Token: issued by the customer's tenant for the cloud's data-plane audience.
+  let token: string;
+  let objectId: string;
+  let tokenExpiresAt: string;
+  try {
+    const { credential, fingerprint } = await buildCredential(
+      identity,
+      spec.tenantId,
+      spec.endpoint.cloud,
+      deps.readSecret,
+      deps.httpClient,
+    );
+    const accessToken = await deps.tokens
+      .getToken(fingerprint, spec.endpoint.cloud.dataPlaneScope, credential)
+      .catch((error: unknown) => {
+        throw classifyTokenError(error, ctx);
+      });
+    const claims = readClaims(accessToken.token);
+    checkClaims(claims, {
+      tenantId: spec.tenantId,
+      cloud: spec.endpoint.cloud,
+      now: deps.now().getTime(),
+    });
+    token = accessToken.token;
+    objectId = claims.oid;
+    tokenExpiresAt = new Date(accessToken.expiresOnTimestamp).toISOString();
+  } catch (error) {
+    return {
+      ...fail('TokenIssued', asFailure(error), { ...known, identity: identityFacts }),
+      spec,
+    };
+  }
+  const identityObserved = { ...identityFacts, objectId, tokenExpiresAt };
+  ctx.objectId = objectId;
+
+  // Endpoint: reachable over the platform's network, and accepting this token.
+  try {
+    await deps.dataPlane.probeEndpoint(spec.endpoint, spec.apiVersion, token, ctx);
+  } catch (error) {
+    return {
+      ...fail('EndpointReachable', asFailure(error), { ...known, identity: identityObserved }),
+      spec,
+    };
+  }
+
+  // Deployments: each one usable by this principal, probed side by side.
+  const deployments = await Promise.all(
+    declaredDeployments.map(async (name) => {
+      try {
+        return {
+          name,
+          probe: await deps.dataPlane.probeDeployment(
+            spec.endpoint,
+            name,
+            spec.apiVersion,
+            token,
+            spec.probe.strategy,
+            ctx,
+          ),
+        };
+      } catch (error) {
+        return { name, probe: { ready: false, failure: asFailure(error), latencyMs: 0 } };
+      }
+    }),
+  );
+  return { observation: { ...base, ...known, identity: identityObserved, deployments }, spec };
+}
+
+function asFailure(error: unknown): ValidationFailure {
+  if (error instanceof ValidationFailure) return error;
+  return new ValidationFailure(
+    'AuthenticationFailed',
+    `Unexpected error: ${(error as Error)?.message ?? String(error)}`,
+    { cause: error },
+  );
+}
