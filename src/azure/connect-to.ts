@@ -7,7 +7,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { isIP } from 'node:net';
 import { checkServerIdentity, connect, getCACertificates, type TLSSocket } from 'node:tls';
 import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
-import { Agent as UndiciAgent } from 'undici';
+import { Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
 
 export type ConnectToRule = {
   // '' matches any host, '*.suffix' any name below suffix, otherwise one exact name.
@@ -132,9 +132,11 @@ export type AzureTransportOptions = {
 export type AzureTransport = {
   // For @azure/identity credentials and ARM clients (`httpClient` option).
   httpClient: HttpClient;
-  // For fetch from the 'undici' package, and so for the openai SDK
-  // (`fetch` from 'undici' plus `fetchOptions: { dispatcher }`).
+  // For fetch from the 'undici' package (`fetch(url, { dispatcher })`). Node's
+  // global fetch bundles an older undici and rejects this dispatcher.
   dispatcher: UndiciAgent;
+  // undici's fetch bound to the dispatcher: pass as `fetch` to the openai SDK.
+  fetch: typeof globalThis.fetch;
   // For node:https requests.
   agent: HttpsAgent;
   close(): Promise<void>;
@@ -205,9 +207,17 @@ export function createAzureTransport(options: AzureTransportOptions = {}): Azure
     },
   };
 
+  // undici's fetch has the same contract as the global one; only the
+  // TypeScript declarations come from two packages.
+  const boundFetch = ((
+    input: Parameters<typeof undiciFetch>[0],
+    init?: Parameters<typeof undiciFetch>[1],
+  ) => undiciFetch(input, { ...init, dispatcher })) as unknown as typeof globalThis.fetch;
+
   return {
     httpClient,
     dispatcher,
+    fetch: boundFetch,
     agent,
     async close() {
       agent.destroy();

@@ -12,6 +12,9 @@ import {
   verifyJwtSignature,
 } from './jwt.ts';
 
+// Azure resource providers accept tokens within five minutes of their validity window.
+const clockSkewSeconds = 300;
+
 export type AccessTokenClaims = {
   aud: string;
   iss: string;
@@ -88,8 +91,8 @@ export async function createTokenAuthority(): Promise<TokenAuthority> {
         return { ok: false, problem: 'signature' };
       }
       const now = nowSeconds();
-      if (jwt.claims.exp <= now) return { ok: false, problem: 'expired' };
-      if (jwt.claims.nbf > now) return { ok: false, problem: 'notYetValid' };
+      if (jwt.claims.exp + clockSkewSeconds <= now) return { ok: false, problem: 'expired' };
+      if (jwt.claims.nbf - clockSkewSeconds > now) return { ok: false, problem: 'notYetValid' };
       return { ok: true, claims: jwt.claims };
     },
   };

@@ -24,6 +24,9 @@ export type ClientCredentials = {
   tokenUrl: string;
 };
 
+// Entra tolerates five minutes of clock skew on assertions.
+const clockSkewSeconds = 300;
+
 const jwtBearer = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 export const clientAssertionType = jwtBearer;
 
@@ -112,7 +115,7 @@ function checkValidityWindow(jwt: DecodedJwt): ClientAuthResult | undefined {
   if (typeof exp !== 'number') return fail(aadsts.malformedAssertion());
   const validFrom = typeof nbf === 'number' ? nbf : typeof iat === 'number' ? iat : 0;
   const now = nowSeconds();
-  if (exp <= now || validFrom > now) {
+  if (exp + clockSkewSeconds <= now || validFrom - clockSkewSeconds > now) {
     return fail(aadsts.assertionOutsideValidTime(new Date(validFrom * 1000), new Date(exp * 1000)));
   }
   return undefined;
