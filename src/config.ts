@@ -41,6 +41,8 @@ export const configSchema = z.object({
   MIN_PROBE_INTERVAL: duration('30s'),
   /** Consecutive transient failures before Ready turns False. */
   TRANSIENT_FAILURE_THRESHOLD: z.coerce.number().int().min(1).default(3),
+  /** First retry delay after a transient failure; doubles per failure, capped by the probe interval. */
+  TRANSIENT_RETRY_BASE: duration('2s'),
   CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   METRICS_ADDRESS: z.string().default('0.0.0.0:8080'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),

@@ -16,17 +16,22 @@ export class TokenCache {
     this.#now = now;
   }
 
-  async getToken(key: string, scope: string, credential: TokenCredential): Promise<AccessToken> {
+  /** `cached` says the token was issued before this call, so Azure may since have revoked what it proves. */
+  async getToken(
+    key: string,
+    scope: string,
+    credential: TokenCredential,
+  ): Promise<{ accessToken: AccessToken; cached: boolean }> {
     const cacheKey = `${key}\0${scope}`;
     const cached = this.#tokens.get(cacheKey);
     if (cached && cached.expiresOnTimestamp - refreshMarginMs > this.#now()) {
       this.hits++;
-      return cached;
+      return { accessToken: cached, cached: true };
     }
     const pending = this.#inFlight.get(cacheKey);
     if (pending) {
       this.hits++;
-      return pending;
+      return { accessToken: await pending, cached: false };
     }
     this.misses++;
     const request = credential
@@ -38,7 +43,7 @@ export class TokenCache {
       })
       .finally(() => this.#inFlight.delete(cacheKey));
     this.#inFlight.set(cacheKey, request);
-    return request;
+    return { accessToken: await request, cached: false };
   }
 
   /** Forgets the tokens of a credential, e.g. when Azure rejected them. */

@@ -120,7 +120,10 @@ export class Manager {
       statusWriter: this.statusWriter,
       events: this.events,
       publisher: this.publisher,
-      policy: { transientFailureThreshold: config.TRANSIENT_FAILURE_THRESHOLD, retryBaseMs: 2_000 },
+      policy: {
+        transientFailureThreshold: config.TRANSIENT_FAILURE_THRESHOLD,
+        retryBaseMs: config.TRANSIENT_RETRY_BASE,
+      },
       log,
       lookup: {
         servicePrincipal: (name) => this.#informers.servicePrincipals.get(name),

@@ -84,72 +84,119 @@ export async function observe(
   };
   const identityFacts = { name: identity.name, clientId: identity.spec.clientId };
 
-  // Token: issued by the customer's tenant for the cloud's data-plane audience.
-  let token: string;
-  let objectId: string;
-  let tokenExpiresAt: string;
+  // Token, endpoint, deployments. A token from the cache may predate a revocation
+  // (role removed, consent withdrawn): an authorization failure seen with it is
+  // proven once more with a fresh token before it is reported.
+  let credentialKey: string;
+  let credential: Awaited<ReturnType<typeof buildCredential>>['credential'];
   try {
-    const { credential, fingerprint } = await buildCredential(
+    ({ credential, fingerprint: credentialKey } = await buildCredential(
       identity,
       spec.tenantId,
       spec.endpoint.cloud,
       deps.readSecret,
       deps.httpClient,
-    );
-    const accessToken = await deps.tokens
-      .getToken(fingerprint, spec.endpoint.cloud.dataPlaneScope, credential)
-      .catch((error: unknown) => {
-        throw classifyTokenError(error, ctx);
-      });
-    const claims = readClaims(accessToken.token);
-    checkClaims(claims, {
-      tenantId: spec.tenantId,
-      cloud: spec.endpoint.cloud,
-      now: deps.now().getTime(),
-    });
-    token = accessToken.token;
-    objectId = claims.oid;
-    tokenExpiresAt = new Date(accessToken.expiresOnTimestamp).toISOString();
+    ));
   } catch (error) {
     return {
       ...fail('TokenIssued', asFailure(error), { ...known, identity: identityFacts }),
       spec,
     };
   }
-  const identityObserved = { ...identityFacts, objectId, tokenExpiresAt };
-  ctx.objectId = objectId;
+  const attempt = async (): Promise<{ observed: Observed; cachedToken: boolean }> => {
+    // Token: issued by the customer's tenant for the cloud's data-plane audience.
+    let token: string;
+    let cachedToken = false;
+    let identityObserved: NonNullable<Observation['identity']>;
+    try {
+      const issued = await deps.tokens
+        .getToken(credentialKey, spec.endpoint.cloud.dataPlaneScope, credential)
+        .catch((error: unknown) => {
+          throw classifyTokenError(error, ctx);
+        });
+      const claims = readClaims(issued.accessToken.token);
+      checkClaims(claims, {
+        tenantId: spec.tenantId,
+        cloud: spec.endpoint.cloud,
+        now: deps.now().getTime(),
+      });
+      token = issued.accessToken.token;
+      cachedToken = issued.cached;
+      identityObserved = {
+        ...identityFacts,
+        objectId: claims.oid,
+        tokenExpiresAt: new Date(issued.accessToken.expiresOnTimestamp).toISOString(),
+      };
+    } catch (error) {
+      return {
+        observed: {
+          ...fail('TokenIssued', asFailure(error), { ...known, identity: identityFacts }),
+          spec,
+        },
+        cachedToken,
+      };
+    }
+    const probeCtx = { ...ctx, objectId: identityObserved.objectId };
 
-  // Endpoint: reachable over the platform's network, and accepting this token.
-  try {
-    await deps.dataPlane.probeEndpoint(spec.endpoint, spec.apiVersion, token, ctx);
-  } catch (error) {
-    return {
-      ...fail('EndpointReachable', asFailure(error), { ...known, identity: identityObserved }),
-      spec,
-    };
-  }
+    // Endpoint: reachable over the platform's network, and accepting this token.
+    try {
+      await deps.dataPlane.probeEndpoint(spec.endpoint, spec.apiVersion, token, probeCtx);
+    } catch (error) {
+      return {
+        observed: {
+          ...fail('EndpointReachable', asFailure(error), { ...known, identity: identityObserved }),
+          spec,
+        },
+        cachedToken,
+      };
+    }
 
-  // Deployments: each one usable by this principal, probed side by side.
-  const deployments = await Promise.all(
-    declaredDeployments.map(async (name) => {
-      try {
-        return {
-          name,
-          probe: await deps.dataPlane.probeDeployment(
-            spec.endpoint,
+    // Deployments: each one usable by this principal, probed side by side.
+    const deployments = await Promise.all(
+      declaredDeployments.map(async (name) => {
+        try {
+          return {
             name,
-            spec.apiVersion,
-            token,
-            spec.probe.strategy,
-            ctx,
-          ),
-        };
-      } catch (error) {
-        return { name, probe: { ready: false, failure: asFailure(error), latencyMs: 0 } };
-      }
-    }),
+            probe: await deps.dataPlane.probeDeployment(
+              spec.endpoint,
+              name,
+              spec.apiVersion,
+              token,
+              spec.probe.strategy,
+              probeCtx,
+            ),
+          };
+        } catch (error) {
+          return { name, probe: { ready: false, failure: asFailure(error), latencyMs: 0 } };
+        }
+      }),
+    );
+    return {
+      observed: {
+        observation: { ...base, ...known, identity: identityObserved, deployments },
+        spec,
+      },
+      cachedToken,
+    };
+  };
+
+  const first = await attempt();
+  if (!first.cachedToken || !hasAuthorizationFailure(first.observed.observation))
+    return first.observed;
+  deps.tokens.forget(credentialKey);
+  return (await attempt()).observed;
+}
+
+const authorizationReasons = new Set(['RoleMissing', 'TokenRejected', 'TenantMismatch']);
+
+function hasAuthorizationFailure(observation: Observation): boolean {
+  const chain = observation.chainFailure?.failure.reason;
+  return (
+    (chain !== undefined && authorizationReasons.has(chain)) ||
+    observation.deployments.some(
+      (d) => d.probe.failure && authorizationReasons.has(d.probe.failure.reason),
+    )
   );
-  return { observation: { ...base, ...known, identity: identityObserved, deployments }, spec };
 }
 
 function asFailure(error: unknown): ValidationFailure {

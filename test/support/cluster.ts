@@ -1,7 +1,6 @@
 // Test access to the shared control plane that test/global-setup.ts starts once
 // per `npm test`, and a namespace per test so tests never see each other's objects.
 import { randomBytes } from 'node:crypto';
-import type { TestContext } from 'node:test';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { type AuditEvent, readAuditEvents } from '../controlplane/controlplane.ts';
 
@@ -35,12 +34,14 @@ export function sharedCluster(): SharedCluster {
   };
 }
 
-/** Creates a namespace for this test and deletes it when the test ends. */
-export async function testNamespace(
-  t: TestContext,
-  kc: KubeConfig,
-  labels: Record<string, string> = {},
-) {
+/** What owns test resources: a TestContext, or a suite (its name and the `after` hook). */
+export interface Scope {
+  name: string;
+  after(fn: () => unknown): void;
+}
+
+/** Creates a namespace for this test (or suite) and deletes it when that ends. */
+export async function testNamespace(t: Scope, kc: KubeConfig, labels: Record<string, string> = {}) {
   const slug = t.name
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')

@@ -2,7 +2,6 @@
 // server and an in-process Azure emulator, capturing every log line so tests can
 // read them (and prove no secret is in them).
 import { Writable } from 'node:stream';
-import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CoreV1Api,
@@ -20,6 +19,7 @@ import { createLogger } from '../../src/log.ts';
 import { type AzureEmulator, startAzureEmulator } from '../azure-emulator/index.ts';
 import { createSampleCredentials, platform, sampleWorld } from '../azure-emulator/sample-world.ts';
 import type { WorldInput } from '../azure-emulator/world.ts';
+import type { Scope } from './cluster.ts';
 
 export interface RunningOperator {
   manager: Manager;
@@ -28,7 +28,7 @@ export interface RunningOperator {
 }
 
 export async function startOperator(
-  t: TestContext,
+  t: Scope,
   options: {
     kc: KubeConfig;
     emulator: AzureEmulator;
@@ -67,7 +67,7 @@ export async function startOperator(
 }
 
 export async function startSampleEmulator(
-  t: TestContext,
+  t: Scope,
   adjust: (world: WorldInput) => void = () => {},
 ) {
   const credentials = await createSampleCredentials();
@@ -91,7 +91,7 @@ export async function apply(kc: KubeConfig, object: KubernetesObject): Promise<v
 
 /** A client-secret AzureServicePrincipal and its Secret in the operator namespace. */
 export async function createSecretIdentity(
-  t: TestContext,
+  t: Scope,
   kc: KubeConfig,
   operatorNamespace: string,
   options: {
@@ -195,6 +195,7 @@ export async function waitForReason(
   name: string,
   reason: string,
   timeoutMs = 20_000,
+  status?: 'True' | 'False' | 'Unknown',
 ): Promise<Integration> {
   let last: Integration | undefined;
   try {
@@ -203,9 +204,9 @@ export async function waitForReason(
       async () => {
         last = await getIntegration(kc, namespace, name);
         const ready = condition(last, 'Ready');
-        return ready?.reason === reason && ready.observedGeneration === last.metadata.generation
-          ? last
-          : undefined;
+        const matches =
+          ready?.reason === reason && (status === undefined || ready.status === status);
+        return matches && ready?.observedGeneration === last.metadata.generation ? last : undefined;
       },
       timeoutMs,
     );
