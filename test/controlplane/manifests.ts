@@ -15,11 +15,14 @@ import {
 const fieldManager = 'test-harness';
 
 export function readManifests(dir: string): KubernetesObject[] {
-  return readdirSync(dir)
-    .filter((f) => /\.ya?ml$/.test(f))
-    .sort()
-    .flatMap((f) => loadAllYaml(readFileSync(join(dir, f), 'utf8')) as KubernetesObject[])
-    .filter((o) => o?.kind);
+  return (
+    readdirSync(dir)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort()
+      .flatMap((f) => loadAllYaml(readFileSync(join(dir, f), 'utf8')) as KubernetesObject[])
+      // A kustomization.yaml sits beside the manifests it lists; it is not an object to apply.
+      .filter((o) => o?.kind && o.kind !== 'Kustomization')
+  );
 }
 
 export async function applyManifests(kc: KubeConfig, objects: KubernetesObject[]): Promise<void> {
