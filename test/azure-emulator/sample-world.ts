@@ -4,12 +4,17 @@
 // variations from the same builders instead of copying worlds.
 import { createFederatedIssuer, type FederatedIssuer } from './federated-issuer.ts';
 import { type ClientCertificate, createClientCertificate } from './pki.ts';
-import type { WorldInput } from './world.ts';
+import {
+  type App,
+  type Deployment,
+  defaultApiVersions,
+  type Resource,
+  type Tenant,
+  type World,
+} from './world.ts';
 
-type AppInput = WorldInput['apps'][number];
-type TenantInput = WorldInput['tenants'][number];
-type ResourceInput = WorldInput['resources'][number];
-type DeploymentInput = NonNullable<ResourceInput['deployments']>[number];
+// Builders return complete (parsed-shape) objects, so their results fit both
+// setWorld() input and updateWorld() drafts.
 
 export const platform = {
   tenantId: 'bdf330b8-cb1d-4566-bda1-3291a30f13ff',
@@ -118,27 +123,34 @@ export async function createSampleCredentials(): Promise<{
 
 export function tenant(
   c: Pick<Customer, 'tenantId' | 'displayName'>,
-  overrides: Partial<TenantInput> = {},
-): TenantInput {
-  return { id: c.tenantId, displayName: c.displayName, ...overrides };
+  overrides: Partial<Tenant> = {},
+): Tenant {
+  return {
+    id: c.tenantId,
+    displayName: c.displayName,
+    conditionalAccessBlockedApps: [],
+    ...overrides,
+  };
 }
 
-export function chatDeployment(overrides: Partial<DeploymentInput> = {}): DeploymentInput {
+export function chatDeployment(overrides: Partial<Deployment> = {}): Deployment {
   return {
     name: 'gpt-4o',
     model: { format: 'OpenAI', name: 'gpt-4o', version: '2024-08-06' },
     sku: { name: 'Standard', capacity: 100 },
     capability: 'chat',
+    provisioningState: 'Succeeded',
     ...overrides,
   };
 }
 
-export function embeddingsDeployment(overrides: Partial<DeploymentInput> = {}): DeploymentInput {
+export function embeddingsDeployment(overrides: Partial<Deployment> = {}): Deployment {
   return {
     name: 'text-embedding-3-small',
     model: { format: 'OpenAI', name: 'text-embedding-3-small', version: '1' },
     sku: { name: 'Standard', capacity: 100 },
     capability: 'embeddings',
+    provisioningState: 'Succeeded',
     ...overrides,
   };
 }
@@ -151,7 +163,7 @@ export function readerRole(c: Customer) {
   return { principalId: c.servicePrincipalObjectId, roleName: 'Reader' };
 }
 
-export function openAiResource(c: Customer, overrides: Partial<ResourceInput> = {}): ResourceInput {
+export function openAiResource(c: Customer, overrides: Partial<Resource> = {}): Resource {
   return {
     name: c.resource,
     cloud: 'public',
@@ -159,6 +171,13 @@ export function openAiResource(c: Customer, overrides: Partial<ResourceInput> = 
     subscriptionId: c.subscriptionId,
     resourceGroup: c.resourceGroup,
     location: 'eastus',
+    apiVersions: [...defaultApiVersions],
+    network: {
+      publicNetworkAccess: 'Enabled',
+      defaultAction: 'Allow',
+      ipRules: [],
+      privateEndpointConnections: [],
+    },
     deployments: [chatDeployment(), embeddingsDeployment()],
     roleAssignments: [dataPlaneRole(c), readerRole(c)],
     ...overrides,
@@ -168,8 +187,8 @@ export function openAiResource(c: Customer, overrides: Partial<ResourceInput> = 
 export function platformApp(
   credentials: SampleCredentials,
   consentedCustomers: Customer[],
-  overrides: Partial<AppInput> = {},
-): AppInput {
+  overrides: Partial<App> = {},
+): App {
   return {
     appId: platform.appId,
     homeTenantId: platform.tenantId,
@@ -200,11 +219,11 @@ export function platformApp(
   };
 }
 
-export function sampleWorld(credentials: SampleCredentials): WorldInput {
+export function sampleWorld(credentials: SampleCredentials): World {
   const { healthy, consentMissing, roleMissing, firewall, deploymentMissing, usGov } = customers;
   return {
     tenants: [
-      { id: platform.tenantId, displayName: 'RunWhen' },
+      tenant({ tenantId: platform.tenantId, displayName: 'RunWhen' }),
       ...Object.values(customers).map((c) => tenant(c)),
     ],
     apps: [platformApp(credentials, [healthy, roleMissing, firewall, deploymentMissing, usGov])],
