@@ -8,8 +8,6 @@ const guid = z
   .string()
   .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a GUID');
 
-export const minimumProbeIntervalMs = 30_000;
-
 export const integrationSpecSchema = z
   .object({
     tenantId: guid.transform((t) => t.toLowerCase()),
@@ -39,7 +37,7 @@ export const integrationSpecSchema = z
     }
     let intervalMs = 0;
     try {
-      intervalMs = Math.max(parseDuration(spec.probe.interval), minimumProbeIntervalMs);
+      intervalMs = parseDuration(spec.probe.interval);
     } catch (error) {
       ctx.addIssue({
         code: 'custom',

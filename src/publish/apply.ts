@@ -7,9 +7,9 @@ import {
   setHeaderOptions,
   type V1ConfigMap,
 } from '@kubernetes/client-node';
-import { annotations, fieldManager } from '../api/group.ts';
+import { fieldManager } from '../api/group.ts';
 import type { PublishOutcome } from '../reconcile/evaluate.ts';
-import { isOwnedBy, type Publication } from './configmap.ts';
+import { hashData, isOwnedBy, type Publication } from './configmap.ts';
 
 export type ConfigMapReader = (namespace: string, name: string) => Promise<V1ConfigMap | undefined>;
 
@@ -31,7 +31,8 @@ export class ConfigMapPublisher {
     const existing = await this.#read(namespace, publication.configMapName);
     if (existing && !isOwnedBy(existing, integrationUid))
       return conflict(namespace, publication.configMapName);
-    if (existing?.metadata?.annotations?.[annotations.contentHash] === publication.contentHash) {
+    // Hash what is there, not what the annotation claims: a hand edit must be undone.
+    if (existing?.data && hashData(existing.data) === publication.contentHash) {
       return { state: 'published', publication };
     }
     try {

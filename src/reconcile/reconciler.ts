@@ -101,6 +101,7 @@ export class IntegrationReconciler {
     const target = { name, namespace, uid: integration.metadata.uid };
     for (const event of events)
       await deps.events.record(target, event.type, event.reason, event.message, log);
+    log.debug({ requeueAfterMs: decided.requeueAfterMs, publish: outcome.state }, 'Reconciled');
     return { requeueAfterMs: decided.requeueAfterMs };
   }
 

@@ -40,6 +40,8 @@ export async function startOperator(
   const sink = new Writable({
     write(chunk, _encoding, done) {
       logs.push(...String(chunk).split('\n').filter(Boolean));
+      // TEST_OPERATOR_LOGS=1 shows the operator's log while debugging a test.
+      if (process.env.TEST_OPERATOR_LOGS) process.stderr.write(chunk);
       done();
     },
   });
