@@ -38,6 +38,7 @@ function parseRule(entry: string): ConnectToRule {
       `Invalid connect-to rule "${entry}": ${why}; expected HOST:PORT:TARGET_HOST:TARGET_PORT, e.g. "*.openai.azure.com:443:10.0.0.5:443" or "::127.0.0.1:8443"`,
     );
   };
+  if (entry === '') fail('the rule is empty (a stray comma?)');
   const fields = splitFields(entry) ?? fail('unbalanced [ ] around an IPv6 address');
   if (fields.length !== 4) fail(`${fields.length} fields instead of 4`);
   const [host = '', port = '', targetHost = '', targetPort = ''] = fields;
