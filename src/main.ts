@@ -5,6 +5,7 @@ import { loadConfig } from './config.ts';
 import { Manager } from './controller/manager.ts';
 import { startHttpServer } from './http-server.ts';
 import { createLogger } from './log.ts';
+import { renderMetrics } from './metrics.ts';
 
 const config = loadConfig();
 const log = createLogger(config.LOG_LEVEL);
@@ -14,22 +15,7 @@ kc.loadFromDefault();
 const manager = new Manager(kc, config, log);
 const server = await startHttpServer(config.METRICS_ADDRESS, {
   ready: () => manager.ready,
-  metrics: () =>
-    [
-      '# HELP aoai_operator_queue_depth Keys waiting in the work queue.',
-      '# TYPE aoai_operator_queue_depth gauge',
-      `aoai_operator_queue_depth ${manager.queue.depth}`,
-      '# HELP aoai_operator_token_cache_hits_total Token requests answered from the cache.',
-      '# TYPE aoai_operator_token_cache_hits_total counter',
-      `aoai_operator_token_cache_hits_total ${manager.tokens.hits}`,
-      '# HELP aoai_operator_token_requests_total Token requests sent to Entra ID.',
-      '# TYPE aoai_operator_token_requests_total counter',
-      `aoai_operator_token_requests_total ${manager.tokens.misses}`,
-      '# HELP aoai_operator_status_writes_total Status writes to the API server.',
-      '# TYPE aoai_operator_status_writes_total counter',
-      `aoai_operator_status_writes_total ${manager.statusWriter.writes}`,
-      '',
-    ].join('\n'),
+  metrics: () => renderMetrics(manager),
 });
 await manager.start();
 log.info(
