@@ -2,6 +2,7 @@
 // claims the operator checks, and every AADSTS failure of AZURE-FACTS.md as
 // the SDK surfaces it (class, message code, and the MSAL error in `cause`).
 import assert from 'node:assert/strict';
+import { createPublicKey, type JsonWebKey, verify } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { AuthenticationRequiredError, type TokenCredential } from '@azure/identity';
 import { createFederatedIssuer, type FederatedIssuer } from './federated-issuer.ts';
@@ -113,6 +114,42 @@ describe('tokens', () => {
       400,
       'https://cognitiveservices.azure.us/.default',
     );
+  });
+});
+
+describe('discovery', () => {
+  it('serves OpenID configuration for any tenant, with the issuer on the authority host', async () => {
+    for (const tenant of [customers.healthy.tenantId, 'no-such-tenant.onmicrosoft.com']) {
+      const response = await fx.transport.fetch(
+        `https://login.microsoftonline.com/${tenant}/v2.0/.well-known/openid-configuration`,
+      );
+      assert.equal(response.status, 200);
+      const config = (await response.json()) as Record<string, string>;
+      const base = `https://login.microsoftonline.com/${tenant}`;
+      assert.equal(config.issuer, `${base}/v2.0`);
+      assert.equal(config.token_endpoint, `${base}/oauth2/v2.0/token`);
+      assert.equal(config.authorization_endpoint, `${base}/oauth2/v2.0/authorize`);
+      assert.equal(config.jwks_uri, `${base}/discovery/v2.0/keys`);
+    }
+  });
+
+  it('publishes the key that signs the access tokens', async () => {
+    const token = await fx.secretCredential(customers.healthy.tenantId).getToken(dataPlaneScope);
+    const [header = '', payload = '', signature = ''] = token.token.split('.');
+    const { kid } = JSON.parse(Buffer.from(header, 'base64url').toString()) as { kid: string };
+    const response = await fx.transport.fetch(
+      `https://login.microsoftonline.com/${customers.healthy.tenantId}/discovery/v2.0/keys`,
+    );
+    const { keys } = (await response.json()) as { keys: (JsonWebKey & { kid: string })[] };
+    const jwk = keys.find((k) => k.kid === kid);
+    assert.ok(jwk !== undefined);
+    const valid = verify(
+      'sha256',
+      Buffer.from(`${header}.${payload}`),
+      createPublicKey({ key: jwk, format: 'jwk' }),
+      Buffer.from(signature, 'base64url'),
+    );
+    assert.equal(valid, true);
   });
 });
 
