@@ -191,12 +191,8 @@ export function classifyNetworkError(
       return new ValidationFailure('Timeout', `${target} did not answer in time; retrying`);
     }
     if (typeof code !== 'string') continue;
-    if (
-      code.startsWith('ERR_TLS') ||
-      code.includes('CERT') ||
-      code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ||
-      code === 'ERR_SSL_WRONG_VERSION_NUMBER'
-    ) {
+    // OpenSSL verification codes (UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED, ...) and Node's ERR_TLS_*.
+    if (/CERT|SIGNATURE|TLS|SSL/.test(code)) {
       return new ValidationFailure(
         'TLSFailure',
         `The TLS certificate of ${target} could not be verified (${code}): something between the platform and Azure intercepts TLS; tokens are never sent over it`,
