@@ -106,11 +106,14 @@ export function createArm(deps: ArmDependencies) {
       );
     }
 
-    const scope = accountId(resource);
     const action =
       target.deployment === undefined
         ? 'Microsoft.CognitiveServices/accounts/read'
         : 'Microsoft.CognitiveServices/accounts/deployments/read';
+    const scope =
+      target.deployment === undefined
+        ? accountId(resource)
+        : `${accountId(resource)}/deployments${target.deployment === '' ? '' : `/${target.deployment}`}`;
     if (
       !servicePrincipalExists(world, claims.oid) ||
       !hasArmRead(resource.roleAssignments, claims.oid)
@@ -118,7 +121,7 @@ export function createArm(deps: ArmDependencies) {
       return armError(
         403,
         'AuthorizationFailed',
-        `The client '${claims.appid}' with object id '${claims.oid}' does not have authorization to perform action '${action}' over scope '${target.deployment === undefined ? scope : `${scope}/deployments${target.deployment ? `/${target.deployment}` : ''}`}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+        `The client '${claims.appid}' with object id '${claims.oid}' does not have authorization to perform action '${action}' over scope '${scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
       );
     }
 

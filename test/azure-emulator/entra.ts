@@ -4,7 +4,7 @@
 // Conditional Access, then a real RS256 access token.
 import type { TokenAuthority } from './access-tokens.ts';
 import { authenticateClient } from './client-authentication.ts';
-import { tokenResourceForScope } from './clouds.ts';
+import { type CloudName, tokenResourceForScope } from './clouds.ts';
 import { type AadstsError, aadsts, aadstsReply } from './entra-errors.ts';
 import { jsonReply, type LogNote, type Reply, type ServiceRequest } from './reply.ts';
 import type { EntraRoute } from './routing.ts';
@@ -64,7 +64,13 @@ export function tokenRequestLogFields(form: URLSearchParams) {
 
 // Served for any tenant, like the built-in metadata MSAL has for the real
 // hosts: a bad tenant is reported by the token endpoint (AADSTS90002).
-function openIdConfiguration(base: string, tenant: string, cloud: string) {
+const cloudInstanceNames: Record<CloudName, string> = {
+  public: 'microsoftonline.com',
+  usgov: 'microsoftonline.us',
+  china: 'partner.microsoftonline.cn',
+};
+
+function openIdConfiguration(base: string, tenant: string, cloud: CloudName) {
   return {
     token_endpoint: `${base}/oauth2/v2.0/token`,
     token_endpoint_auth_methods_supported: [
@@ -83,8 +89,7 @@ function openIdConfiguration(base: string, tenant: string, cloud: string) {
     authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
     device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
     end_session_endpoint: `${base}/oauth2/v2.0/logout`,
-    tenant_region_scope: cloud === 'public' ? 'NA' : 'USG',
-    cloud_instance_name: cloud === 'public' ? 'microsoftonline.com' : 'microsoftonline.us',
+    cloud_instance_name: cloudInstanceNames[cloud],
     tenant_id: tenant,
   };
 }
