@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseDuration } from './api/duration.ts';
+import type { LabelSelector } from './api/service-principal.ts';
 import { parseConnectTo } from './azure/connect-to.ts';
 
 const duration = (fallback: string) =>
@@ -47,11 +48,14 @@ export const configSchema = z.object({
   METRICS_ADDRESS: z.string().default('0.0.0.0:8080'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   POD_NAME: z.string().default('azure-openai-operator'),
+  /** Shards the work: only integrations in namespaces with these labels (k=v,k2=v2) are reconciled. */
+  WATCH_NAMESPACE_SELECTOR: z.string().default(''),
 });
 
 export type OperatorConfig = z.output<typeof configSchema> & {
   connectTo: ReturnType<typeof parseConnectTo>;
   extraCaPem: string[];
+  watchNamespaceSelector: LabelSelector | undefined;
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
@@ -67,5 +71,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     extraCaPem: config.AZURE_EXTRA_CA_FILE
       ? [readFileSync(config.AZURE_EXTRA_CA_FILE, 'utf8')]
       : [],
+    watchNamespaceSelector: parseEqualitySelector(config.WATCH_NAMESPACE_SELECTOR),
   };
+}
+
+function parseEqualitySelector(text: string): LabelSelector | undefined {
+  if (!text.trim()) return undefined;
+  const matchLabels: Record<string, string> = {};
+  for (const part of text.split(',')) {
+    const [key, value, ...rest] = part.trim().split('=');
+    if (!key || value === undefined || rest.length > 0) {
+      throw new Error(
+        `Invalid operator configuration: WATCH_NAMESPACE_SELECTOR: ${JSON.stringify(part)} is not key=value`,
+      );
+    }
+    matchLabels[key] = value;
+  }
+  return { matchLabels };
 }

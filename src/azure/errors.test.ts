@@ -149,3 +149,16 @@ test('socket errors found anywhere in the cause chain', () => {
   assert.equal(classifyNetworkError(wrapped('UND_ERR_HEADERS_TIMEOUT'), 'x')?.reason, 'Timeout');
   assert.equal(classifyNetworkError(new Error('plain'), 'x'), undefined);
 });
+
+test('the structured MSAL cause wins over the message text', () => {
+  const error = Object.assign(new Error('ClientSecretCredential authentication failed'), {
+    cause: { errorNo: '700016', errorCode: 'unauthorized_client', status: 400 },
+  });
+  assert.equal(classifyTokenError(error, ctx).reason, 'ConsentMissing');
+  const network = Object.assign(new Error('failed'), { cause: { errorCode: 'network_error' } });
+  assert.equal(classifyTokenError(network, ctx).reason, 'ConnectionFailed');
+  const throttled = Object.assign(new Error('failed'), {
+    cause: { errorCode: 'client_error', status: 429 },
+  });
+  assert.equal(classifyTokenError(throttled, ctx).reason, 'Throttled');
+});

@@ -18,7 +18,11 @@ export interface FailureContext {
 const consentUrl = (ctx: FailureContext) =>
   `${ctx.cloud.authorityHost}/${ctx.tenantId}/adminconsent?client_id=${ctx.clientId}`;
 
-/** Maps what @azure/identity threw while getting a token. It carries no structured code: the AADSTS number is in the message. */
+/**
+ * Maps what @azure/identity threw while getting a token. Its own error classes carry
+ * no code, but their cause is MSAL's error with `errorNo` (the AADSTS number),
+ * `errorCode` and `status`; the message text is the fallback.
+ */
 export function classifyTokenError(error: unknown, ctx: FailureContext): ValidationFailure {
   const text =
     error instanceof Error
@@ -26,7 +30,10 @@ export function classifyTokenError(error: unknown, ctx: FailureContext): Validat
       : String(error);
   const network = classifyNetworkError(error, ctx.cloud.authorityHost);
   if (network) return network;
-  const code = text.match(/AADSTS(\d+)/)?.[1];
+  const msal = (error as { cause?: { errorNo?: unknown; errorCode?: unknown; status?: unknown } })
+    ?.cause;
+  const code =
+    (typeof msal?.errorNo === 'string' && msal.errorNo) || text.match(/AADSTS(\d+)/)?.[1];
   const app = `the platform app ${ctx.clientId}`;
   switch (code) {
     case '90002':
@@ -54,7 +61,18 @@ export function classifyTokenError(error: unknown, ctx: FailureContext): Validat
         'InvalidCertificate',
         `Entra ID rejected the certificate assertion of ${app} (AADSTS700027): upload this certificate to the app registration, or fix the PEM in the AzureServicePrincipal's Secret`,
       );
+    case '700024':
+      return new ValidationFailure(
+        'FederatedCredentialMismatch',
+        `The operator's federated ServiceAccount token has expired (AADSTS700024): the projected token file of ${app} is not being refreshed; check the pod's projected volume`,
+      );
+    case '500011':
+      return new ValidationFailure(
+        'CloudMismatch',
+        `Tenant ${ctx.tenantId} has no resource for scope ${ctx.cloud.dataPlaneScope} (AADSTS500011): the endpoint and the identity must be in the same Azure cloud`,
+      );
     case '70021':
+    case '700212':
     case '700213':
       return new ValidationFailure(
         'FederatedCredentialMismatch',
@@ -66,7 +84,15 @@ export function classifyTokenError(error: unknown, ctx: FailureContext): Validat
         `A Conditional Access policy in tenant ${ctx.tenantId} blocks ${app} (AADSTS53003): the customer must exclude the platform's service principal or its egress IPs (${ips(ctx)}) from the policy`,
       );
   }
-  const status = (error as { statusCode?: number }).statusCode;
+  const status =
+    (typeof msal?.status === 'number' ? msal.status : undefined) ??
+    (error as { statusCode?: number }).statusCode;
+  if (msal?.errorCode === 'network_error') {
+    return new ValidationFailure(
+      'ConnectionFailed',
+      `${ctx.cloud.authorityHost} could not be reached for a token; retrying`,
+    );
+  }
   if (status === 429 || /\b429\b|too many requests|throttl/i.test(text)) {
     return new ValidationFailure(
       'Throttled',

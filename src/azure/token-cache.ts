@@ -9,10 +9,13 @@ export class TokenCache {
   readonly #tokens = new Map<string, AccessToken>();
   readonly #inFlight = new Map<string, Promise<AccessToken>>();
   readonly #now: () => number;
+  readonly #timeoutMs: number;
   hits = 0;
   misses = 0;
 
-  constructor(now: () => number = Date.now) {
+  /** `timeoutMs` bounds a token request: MSAL ignores abort signals, and a hung authority would hang it forever. */
+  constructor(timeoutMs: number, now: () => number = Date.now) {
+    this.#timeoutMs = timeoutMs;
     this.#now = now;
   }
 
@@ -34,14 +37,27 @@ export class TokenCache {
       return { accessToken: await pending, cached: false };
     }
     this.misses++;
-    const request = credential
-      .getToken(scope)
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          Object.assign(
+            new Error(`The token request did not complete within ${this.#timeoutMs}ms`),
+            { name: 'TimeoutError' },
+          ),
+        );
+      }, this.#timeoutMs);
+    });
+    const request = Promise.race([credential.getToken(scope), timeout])
       .then((token) => {
         if (!token) throw new Error('The credential returned no token');
         this.#tokens.set(cacheKey, token);
         return token;
       })
-      .finally(() => this.#inFlight.delete(cacheKey));
+      .finally(() => {
+        clearTimeout(timer);
+        this.#inFlight.delete(cacheKey);
+      });
     this.#inFlight.set(cacheKey, request);
     return { accessToken: await request, cached: false };
   }

@@ -16,7 +16,11 @@ import {
   servicePrincipalResource,
 } from '../api/group.ts';
 import type { Integration } from '../api/integration.ts';
-import type { ServicePrincipal } from '../api/service-principal.ts';
+import {
+  type LabelSelector,
+  matchesSelector,
+  type ServicePrincipal,
+} from '../api/service-principal.ts';
 import { createAzureTransport } from '../azure/connect-to.ts';
 import { DataPlaneClient } from '../azure/data-plane.ts';
 import { TokenCache } from '../azure/token-cache.ts';
@@ -31,7 +35,7 @@ import { WorkQueue } from './work-queue.ts';
 
 export class Manager {
   readonly queue: WorkQueue;
-  readonly tokens = new TokenCache();
+  readonly tokens: TokenCache;
   readonly statusWriter: StatusWriter;
   readonly publisher: ConfigMapPublisher;
   readonly events: EventRecorder;
@@ -45,9 +49,13 @@ export class Manager {
   readonly #reconciler: IntegrationReconciler;
   readonly #log: Logger;
   readonly #transport: ReturnType<typeof createAzureTransport>;
+  readonly #namespaceSelector: LabelSelector | undefined;
 
   constructor(kc: KubeConfig, config: OperatorConfig, log: Logger) {
     this.#log = log;
+    this.#namespaceSelector = config.watchNamespaceSelector;
+    // Discovery plus the token request: two round trips.
+    this.tokens = new TokenCache(2 * config.AZURE_REQUEST_TIMEOUT);
     const core = kc.makeApiClient(CoreV1Api);
     const custom = kc.makeApiClient(CustomObjectsApi);
     const { group, version } = integrationResource;
@@ -172,6 +180,7 @@ export class Manager {
         delete: (sp) => integrationsWhere((i) => usesIdentity(i, sp)),
       }),
       this.#informers.namespaces.start({
+        add: (ns) => integrationsWhere((i) => i.metadata.namespace === ns.metadata?.name),
         update: (ns, old) => {
           if (JSON.stringify(ns.metadata?.labels) !== JSON.stringify(old?.metadata?.labels)) {
             integrationsWhere((i) => i.metadata.namespace === ns.metadata?.name);
@@ -203,6 +212,7 @@ export class Manager {
     });
     this.queue.start(async (key) => {
       const [namespace, name] = key.split('/') as [string, string];
+      if (!this.#watches(namespace)) return undefined;
       const result = await this.#reconciler.reconcile(namespace, name);
       // Jitter spreads periodic re-validation so thousands of integrations do not probe in step.
       return result.requeueAfterMs === undefined
@@ -216,6 +226,13 @@ export class Manager {
     await this.queue.shutdown(deadlineMs);
     await Promise.all(Object.values(this.#informers).map((i) => i.stop()));
     await this.#transport.close();
+  }
+
+  /** Sharding: with WATCH_NAMESPACE_SELECTOR set, only namespaces it selects are this operator's. */
+  #watches(namespace: string): boolean {
+    if (!this.#namespaceSelector) return true;
+    const labels = this.#informers.namespaces.get(namespace)?.metadata?.labels;
+    return labels !== undefined && matchesSelector(this.#namespaceSelector, labels);
   }
 
   #enqueueOwner(cm: V1ConfigMap): void {

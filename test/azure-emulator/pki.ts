@@ -1,7 +1,8 @@
 // Per-run test PKI: a CA that exists only for this run, one server certificate
 // covering the real Azure host names, and client certificates for service
 // principals. Nothing is trusted unless a client is given this CA explicitly.
-import './reflect-metadata.ts';
+// @peculiar/x509 resolves its providers through tsyringe, which needs the Reflect metadata API.
+import 'reflect-metadata';
 import { createHash, KeyObject, type webcrypto, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { azureHostNames } from './clouds.ts';

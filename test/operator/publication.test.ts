@@ -52,7 +52,7 @@ describe('publication', { concurrency: true }, async () => {
   const { emulator } = await startSampleEmulator(suite);
   const identity = `pub-${operatorNamespace}`;
   await createSecretIdentity(suite, kc, operatorNamespace, { name: identity });
-  await startOperator(suite, {
+  const operator = await startOperator(suite, {
     kc,
     emulator,
     operatorNamespace,
@@ -88,7 +88,7 @@ describe('publication', { concurrency: true }, async () => {
   });
 
   test('publishes only proven deployments, with a content hash, an owner and no secret', async (t) => {
-    const namespace = await testNamespace(t, kc);
+    const namespace = await operator.namespace(t);
     const resource = healthyCopy();
     await apply(
       kc,
@@ -130,7 +130,7 @@ describe('publication', { concurrency: true }, async () => {
   });
 
   test('a healthy sample is Ready for kubectl wait', async (t) => {
-    const namespace = await testNamespace(t, kc);
+    const namespace = await operator.namespace(t);
     await apply(kc, integration(namespace, 'contoso', specFor(healthyCopy())));
     // Asynchronously: the operator runs in this process and must keep working meanwhile.
     const { stdout: output } = await run(binaryPath('kubectl'), [
@@ -147,7 +147,7 @@ describe('publication', { concurrency: true }, async () => {
   });
 
   test('a revoked role withdraws the publication within one interval', async (t) => {
-    const namespace = await testNamespace(t, kc);
+    const namespace = await operator.namespace(t);
     const resource = healthyCopy();
     await apply(kc, integration(namespace, 'contoso', specFor(resource)));
     await waitForReason(kc, namespace, 'contoso', 'Ready');
@@ -169,7 +169,7 @@ describe('publication', { concurrency: true }, async () => {
   });
 
   test('a deleted deployment is withdrawn from the ConfigMap, the others stay', async (t) => {
-    const namespace = await testNamespace(t, kc);
+    const namespace = await operator.namespace(t);
     const resource = healthyCopy();
     await apply(kc, integration(namespace, 'contoso', specFor(resource)));
     await waitForReason(kc, namespace, 'contoso', 'Ready');
@@ -183,7 +183,7 @@ describe('publication', { concurrency: true }, async () => {
   });
 
   test('withdrawn consent withdraws the publication within one interval', async (t) => {
-    const namespace = await testNamespace(t, kc);
+    const namespace = await operator.namespace(t);
     // A tenant of its own: consent is per tenant, and other tests use the healthy one.
     const tenantId = '7d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
     const objectId = '8e2d3c4b-5f6a-4b7c-9d8e-0f1a2b3c4d5e';
@@ -216,7 +216,7 @@ describe('publication', { concurrency: true }, async () => {
   });
 
   test('transient 5xx keeps Ready and the publication, then recovers', async (t) => {
-    const namespace = await testNamespace(t, kc);
+    const namespace = await operator.namespace(t);
     const resource = healthyCopy();
     await apply(kc, integration(namespace, 'contoso', specFor(resource)));
     await waitForReason(kc, namespace, 'contoso', 'Ready');
@@ -256,7 +256,7 @@ describe('publication', { concurrency: true }, async () => {
   });
 
   test('deletion withdraws the ConfigMap and releases the finalizer', async (t) => {
-    const namespace = await testNamespace(t, kc);
+    const namespace = await operator.namespace(t);
     await apply(kc, integration(namespace, 'contoso', specFor(healthyCopy())));
     const ready = await waitForReason(kc, namespace, 'contoso', 'Ready');
     assert.ok(ready.metadata.finalizers?.includes(finalizer));
@@ -275,7 +275,7 @@ describe('publication', { concurrency: true }, async () => {
   });
 
   test('a ConfigMap edited by hand is restored', async (t) => {
-    const namespace = await testNamespace(t, kc);
+    const namespace = await operator.namespace(t);
     await apply(kc, integration(namespace, 'contoso', specFor(healthyCopy(), ['gpt-4o'], '1h')));
     await waitForReason(kc, namespace, 'contoso', 'Ready');
     const cm = await readConfigMap(namespace, 'contoso-azure-openai');
@@ -292,7 +292,7 @@ describe('publication', { concurrency: true }, async () => {
   });
 
   test('suspend stops validation and leaves the publication as it is', async (t) => {
-    const namespace = await testNamespace(t, kc);
+    const namespace = await operator.namespace(t);
     const resource = healthyCopy();
     const spec = specFor(resource, ['gpt-4o'], '1s');
     await apply(kc, integration(namespace, 'contoso', spec));

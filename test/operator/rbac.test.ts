@@ -86,10 +86,10 @@ test('the operator needs exactly the RBAC of deploy/ and is never denied', async
   const { emulator } = await startSampleEmulator(t);
   const identity = `rbac-${suffix}`;
   await createSecretIdentity(t, admin, operatorNamespace, { name: identity });
-  await startOperator(t, { kc: asOperator, emulator, operatorNamespace });
+  const operator = await startOperator(t, { kc: asOperator, emulator, operatorNamespace });
 
   // Exercise every path: publish, withdraw on a definitive failure, clean up on deletion.
-  const namespace = await testNamespace(t, admin);
+  const namespace = await operator.namespace(t);
   const healthy = customers.healthy;
   const spec = {
     tenantId: healthy.tenantId,

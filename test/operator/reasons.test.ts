@@ -352,7 +352,7 @@ describe('reason vocabulary', { concurrency: true }, async () => {
         ? (identities as Record<string, { name: string }>)[identity]?.name
         : `${identity}-${operatorNamespace}`;
 
-  await startOperator(suite, {
+  const operator = await startOperator(suite, {
     kc,
     emulator,
     operatorNamespace,
@@ -361,7 +361,7 @@ describe('reason vocabulary', { concurrency: true }, async () => {
 
   for (const scenario of scenarios) {
     test(scenario.reason, async (t) => {
-      const namespace = await testNamespace(t, kc);
+      const namespace = await operator.namespace(t);
       await scenario.before?.(namespace);
       await apply(
         kc,
@@ -387,6 +387,55 @@ describe('reason vocabulary', { concurrency: true }, async () => {
         condition(reported, 'Stalled')?.status,
         transient ? undefined : 'True',
         'definitive failures are Stalled',
+      );
+    });
+  }
+});
+
+// DNS and TLS failures need the network itself to misbehave: the operator here
+// resolves one host for real (there is no such resource) and reaches another
+// through an emulator whose CA it does not trust.
+describe('network reasons', { concurrency: true }, async () => {
+  const suite = { name: 'network', after };
+  const operatorNamespace = await testNamespace(suite, kc);
+  const { emulator } = await startSampleEmulator(suite);
+  const { emulator: untrusted } = await startSampleEmulator(suite);
+  const identity = `net-${operatorNamespace}`;
+  await createSecretIdentity(suite, kc, operatorNamespace, { name: identity });
+  const port = (e: typeof emulator) => new URL(e.url).port;
+  const operator = await startOperator(suite, {
+    kc,
+    emulator,
+    operatorNamespace,
+    env: {
+      AZURE_CONNECT_TO: [
+        `login.microsoftonline.com:443:127.0.0.1:${port(emulator)}`,
+        `${healthy.resource}.openai.azure.com:443:127.0.0.1:${port(untrusted)}`,
+      ].join(','),
+    },
+  });
+  const cases = [
+    { reason: 'DNSFailure', resource: `no-such-resource-${randomUUID().slice(0, 8)}` },
+    { reason: 'TLSFailure', resource: healthy.resource },
+  ];
+  for (const { reason, resource } of cases) {
+    test(reason, async (t) => {
+      const namespace = await operator.namespace(t);
+      await apply(
+        kc,
+        integration(namespace, 'it', {
+          tenantId: healthy.tenantId,
+          endpoint: endpoint(resource),
+          servicePrincipalRef: { name: identity },
+          deployments: [{ name: 'gpt-4o' }],
+        }),
+      );
+      const reported = await waitForReason(kc, namespace, 'it', reason, 30_000, 'False');
+      assert.equal(condition(reported, 'EndpointReachable')?.reason, reason);
+      assert.equal(
+        untrusted.requests().filter((r) => r.bearerTokenPresent).length,
+        0,
+        'no token crossed the unverified connection',
       );
     });
   }

@@ -59,7 +59,7 @@ describe('security', async () => {
   });
 
   test('no secret or token in logs, Events, status, ConfigMaps or metrics', async (t) => {
-    const namespace = await testNamespace(t, kc);
+    const namespace = await operator.namespace(t);
     await apply(kc, integration(namespace, 'good', spec(identity)));
     await apply(kc, integration(namespace, 'wrong', spec(wrongIdentity)));
     await waitForReason(kc, namespace, 'good', 'Ready');
@@ -87,7 +87,7 @@ describe('security', async () => {
   });
 
   test('an endpoint outside the cloud allowlist is refused at admission', async (t) => {
-    const namespace = await testNamespace(t, kc);
+    const namespace = await operator.namespace(t);
     for (const endpoint of [
       'https://evil.example.com/',
       'https://contoso.openai.azure.com.evil.example.com/',
@@ -152,7 +152,7 @@ describe('security', async () => {
   });
 
   test('a namespace the identity does not select gets no token: the confused deputy is refused', async (t) => {
-    const namespace = await testNamespace(t, kc);
+    const namespace = await operator.namespace(t);
     const before = emulator.requests({ service: 'entra' }).length;
     await apply(kc, integration(namespace, 'deputy', spec(fencedIdentity)));
     const refused = await waitForReason(kc, namespace, 'deputy', 'ServicePrincipalNotAllowed');
@@ -224,7 +224,7 @@ describe('security', async () => {
   });
 
   test('operator Events are attached to the integration', async (t) => {
-    const namespace = await testNamespace(t, kc);
+    const namespace = await operator.namespace(t);
     await apply(kc, integration(namespace, 'good', spec(identity)));
     const ready = await waitForReason(kc, namespace, 'good', 'Ready');
     const events = await core.listNamespacedEvent({ namespace });

@@ -19,11 +19,15 @@ import { createLogger } from '../../src/log.ts';
 import { type AzureEmulator, startAzureEmulator } from '../azure-emulator/index.ts';
 import { createSampleCredentials, platform, sampleWorld } from '../azure-emulator/sample-world.ts';
 import type { WorldInput } from '../azure-emulator/world.ts';
-import type { Scope } from './cluster.ts';
+import { type Scope, sharedCluster, testNamespace } from './cluster.ts';
+
+const shardLabel = 'test.runwhen.com/shard';
 
 export interface RunningOperator {
   manager: Manager;
   logs: string[];
+  /** A namespace this operator reconciles (operators of concurrent test files shard by namespace label). */
+  namespace(t: Scope): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -54,6 +58,7 @@ export async function startOperator(
     AZURE_REQUEST_TIMEOUT: '3s',
     LOG_LEVEL: 'debug',
     METRICS_ADDRESS: '127.0.0.1:0',
+    WATCH_NAMESPACE_SELECTOR: `${shardLabel}=${options.operatorNamespace}`,
     ...options.env,
   });
   const manager = new Manager(options.kc, config, createLogger(config.LOG_LEVEL, sink));
@@ -65,7 +70,10 @@ export async function startOperator(
     await manager.stop(2_000);
   };
   t.after(stop);
-  return { manager, logs, stop };
+  // Created as admin: the operator's own identity (in the RBAC test) may not create namespaces.
+  const namespace = (scope: Scope) =>
+    testNamespace(scope, sharedCluster().kubeConfig(), { [shardLabel]: options.operatorNamespace });
+  return { manager, logs, namespace, stop };
 }
 
 export async function startSampleEmulator(
