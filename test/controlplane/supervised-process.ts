@@ -71,6 +71,8 @@ export function startSupervised(
     isRunning: () => running,
     async stop() {
       if (!running) return;
+      // Waiting for the exit must keep the event loop alive, or a stopping process just ends.
+      child.ref();
       child.stdin?.end();
       await exited;
     },

@@ -1,14 +1,10 @@
 // The operator runs with a ServiceAccount token under exactly the RBAC that
 // deploy/ ships: the audit log shows no request denied, and no granted verb unused.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { CoreV1Api, CustomObjectsApi, KubeConfig, loadAllYaml } from '@kubernetes/client-node';
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import { integrationResource } from '../../src/api/group.ts';
 import { customers } from '../azure-emulator/sample-world.ts';
-import { binaryPath, moduleDir } from '../controlplane/binaries.ts';
-import { applyManifests } from '../controlplane/manifests.ts';
 import { sharedCluster, testNamespace } from '../support/cluster.ts';
 import {
   apply,
@@ -19,69 +15,19 @@ import {
   waitFor,
   waitForReason,
 } from '../support/operator.ts';
+import { installOperatorIdentity } from '../support/operator-identity.ts';
 
 const cluster = sharedCluster();
 const admin = cluster.kubeConfig();
-const deployDir = join(moduleDir, '..', '..', 'deploy');
-
-interface Rule {
-  apiGroups: string[];
-  resources: string[];
-  verbs: string[];
-}
 
 test('the operator needs exactly the RBAC of deploy/ and is never denied', async (t) => {
   const operatorNamespace = await testNamespace(t, admin);
   const suffix = operatorNamespace;
-  // Render deploy/ as a user would (kubectl kustomize) and keep the identity and its RBAC.
-  const rendered = loadAllYaml(
-    execFileSync(binaryPath('kubectl'), ['kustomize', deployDir], { encoding: 'utf8' }),
-  ) as Array<{
-    kind: string;
-    metadata: { name: string; namespace?: string };
-    rules?: Rule[];
-    roleRef?: { name: string };
-    subjects?: Array<{ namespace?: string }>;
-  }>;
-  const rbacKinds = new Set([
-    'ServiceAccount',
-    'ClusterRole',
-    'ClusterRoleBinding',
-    'Role',
-    'RoleBinding',
-  ]);
-  const objects = rendered
-    .filter((o) => rbacKinds.has(o.kind))
-    .map((o) => {
-      const copy = structuredClone(o);
-      if (copy.metadata.namespace) copy.metadata.namespace = operatorNamespace;
-      if (copy.kind.startsWith('Cluster')) copy.metadata.name = `${copy.metadata.name}-${suffix}`;
-      if (copy.kind === 'ClusterRoleBinding' && copy.roleRef)
-        copy.roleRef.name = `${copy.roleRef.name}-${suffix}`;
-      for (const subject of copy.subjects ?? []) subject.namespace = operatorNamespace;
-      return copy;
-    });
-  await applyManifests(admin, objects as never);
-  const granted = objects
-    .filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')
-    .flatMap((o) => o.rules ?? []);
-
-  const core = admin.makeApiClient(CoreV1Api);
-  const serviceAccount = rendered.find((o) => o.kind === 'ServiceAccount')?.metadata.name ?? '';
-  const tokenRequest = await core.createNamespacedServiceAccountToken({
-    namespace: operatorNamespace,
-    name: serviceAccount,
-    body: { spec: { audiences: [], expirationSeconds: 3600 } },
-  });
-  const asOperator = new KubeConfig();
-  const clusterConfig = admin.getCurrentCluster();
-  assert.ok(clusterConfig && tokenRequest.status?.token);
-  asOperator.loadFromOptions({
-    clusters: [clusterConfig],
-    users: [{ name: 'operator', token: tokenRequest.status.token }],
-    contexts: [{ name: 'operator', cluster: clusterConfig.name, user: 'operator' }],
-    currentContext: 'operator',
-  });
+  const {
+    kubeConfig: asOperator,
+    username,
+    granted,
+  } = await installOperatorIdentity(admin, operatorNamespace, suffix);
 
   const { emulator } = await startSampleEmulator(t);
   const identity = `rbac-${suffix}`;
@@ -116,7 +62,6 @@ test('the operator needs exactly the RBAC of deploy/ and is never denied', async
     ),
   );
 
-  const username = `system:serviceaccount:${operatorNamespace}:${serviceAccount}`;
   const requests = cluster.auditEvents().filter((e) => e.user.username === username);
   assert.ok(requests.length > 0, 'the audit log has the operator requests');
   const denied = requests
