@@ -111,6 +111,8 @@ interface Scenario {
     | 'other-tenants'
     | 'gov';
   before?: (namespace: string) => Promise<void>;
+  /** What else the user must be able to see once the reason is reported. */
+  after?: (namespace: string) => Promise<void>;
 }
 
 const scenarios: Scenario[] = [
@@ -282,6 +284,15 @@ const scenarios: Scenario[] = [
         body: { metadata: { name: 'it-azure-openai' }, data: { owner: 'someone else' } },
       });
     },
+    after: async (namespace) => {
+      const untouched = await core.readNamespacedConfigMap({ namespace, name: 'it-azure-openai' });
+      assert.deepEqual(
+        untouched.data,
+        { owner: 'someone else' },
+        'the foreign ConfigMap is left alone',
+      );
+      assert.equal(untouched.metadata?.ownerReferences, undefined);
+    },
   },
 ];
 
@@ -388,6 +399,7 @@ describe('reason vocabulary', { concurrency: true }, async () => {
         transient ? undefined : 'True',
         'definitive failures are Stalled',
       );
+      await scenario.after?.(namespace);
     });
   }
 });
