@@ -47,7 +47,16 @@ export const configSchema = z.object({
   CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   METRICS_ADDRESS: z.string().default('0.0.0.0:8080'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
-  POD_NAME: z.string().default('azure-openai-operator'),
+  /** The leader-election identity; the Deployment sets the pod name. */
+  POD_NAME: z.string().default(`azure-openai-operator-${process.pid}`),
+  /** Leader election on a Lease in OPERATOR_NAMESPACE, with client-go's default timings. */
+  LEADER_ELECTION: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  LEASE_DURATION: duration('15s'),
+  RENEW_DEADLINE: duration('10s'),
+  RETRY_PERIOD: duration('2s'),
   /** Shards the work: only integrations in namespaces with these labels (k=v,k2=v2) are reconciled. */
   WATCH_NAMESPACE_SELECTOR: z.string().default(''),
 });

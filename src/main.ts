@@ -17,6 +17,10 @@ const server = await startHttpServer(config.METRICS_ADDRESS, {
   ready: () => manager.ready,
   metrics: () => renderMetrics(manager),
 });
+manager.onLeadershipLost = () => {
+  log.error('Lost the leader lease; exiting so that a fresh process campaigns again');
+  void manager.stop(5_000).finally(() => process.exit(1));
+};
 await manager.start();
 log.info(
   { address: config.METRICS_ADDRESS, namespace: config.OPERATOR_NAMESPACE },

@@ -2,6 +2,7 @@
 // only say "look at this key again"; the reconciler reads current state.
 import {
   ApiException,
+  CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
@@ -31,6 +32,7 @@ import type { Logger } from '../log.ts';
 import { ConfigMapPublisher } from '../publish/apply.ts';
 import { IntegrationReconciler } from '../reconcile/reconciler.ts';
 import { keyOf, ResilientInformer } from './informer.ts';
+import { LeaderElector } from './leader-election.ts';
 import { WorkQueue } from './work-queue.ts';
 
 export class Manager {
@@ -50,6 +52,7 @@ export class Manager {
   readonly #log: Logger;
   readonly #transport: ReturnType<typeof createAzureTransport>;
   readonly #namespaceSelector: LabelSelector | undefined;
+  readonly #elector: LeaderElector | undefined;
 
   constructor(kc: KubeConfig, config: OperatorConfig, log: Logger) {
     this.#log = log;
@@ -156,6 +159,20 @@ export class Manager {
       now: () => new Date(),
     });
     this.queue = new WorkQueue({ concurrency: config.CONCURRENCY });
+    this.#elector = config.LEADER_ELECTION
+      ? new LeaderElector(
+          kc.makeApiClient(CoordinationV1Api),
+          {
+            namespace: config.OPERATOR_NAMESPACE,
+            name: 'azure-openai-operator',
+            identity: config.POD_NAME,
+            leaseDurationMs: config.LEASE_DURATION,
+            renewDeadlineMs: config.RENEW_DEADLINE,
+            retryPeriodMs: config.RETRY_PERIOD,
+          },
+          log,
+        )
+      : undefined;
     this.queue.onError = (key, error) =>
       log.error({ key, err: error }, 'Reconcile failed, retrying with backoff');
   }
@@ -210,7 +227,7 @@ export class Manager {
       },
       delete: enqueue,
     });
-    this.queue.start(async (key) => {
+    const handler = async (key: string) => {
       const [namespace, name] = key.split('/') as [string, string];
       if (!this.#watches(namespace)) return undefined;
       const result = await this.#reconciler.reconcile(namespace, name);
@@ -218,12 +235,29 @@ export class Manager {
       return result.requeueAfterMs === undefined
         ? undefined
         : { requeueAfterMs: Math.round(result.requeueAfterMs * (0.9 + Math.random() * 0.2)) };
-    });
+    };
+    // Every replica keeps its caches warm; only the leader works the queue.
+    if (this.#elector) {
+      this.#elector.start(
+        () => this.queue.start(handler),
+        () => this.onLeadershipLost(),
+      );
+    } else {
+      this.queue.start(handler);
+    }
     this.#log.info('Controller started');
+  }
+
+  /** Called when the lease was lost: the process must stop, as client-go's leaders do. */
+  onLeadershipLost: () => void = () => {};
+
+  get isLeader(): boolean {
+    return this.#elector ? this.#elector.isLeader : true;
   }
 
   async stop(deadlineMs = 10_000): Promise<void> {
     await this.queue.shutdown(deadlineMs);
+    await this.#elector?.stop();
     await Promise.all(Object.values(this.#informers).map((i) => i.stop()));
     await this.#transport.close();
   }

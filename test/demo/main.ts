@@ -3,22 +3,20 @@
 // exact RBAC of deploy/; then deploy/samples/ is applied and what the operator
 // proved is printed. `--check` exits 0 only if every sample reached the state its
 // annotation expects, and stops everything.
-import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, openSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { integrationResource } from '../../src/api/group.ts';
 import type { Integration } from '../../src/api/integration.ts';
-import { type AzureEmulator, startAzureEmulator } from '../azure-emulator/index.ts';
+import { startAzureEmulator } from '../azure-emulator/index.ts';
 import { createSampleCredentials, platform, sampleWorld } from '../azure-emulator/sample-world.ts';
 import { binaryPath, moduleDir } from '../controlplane/binaries.ts';
 import { type ControlPlane, startControlPlane } from '../controlplane/controlplane.ts';
 import { applyManifests, readManifests } from '../controlplane/manifests.ts';
 import { deployDir, installOperatorIdentity } from '../support/operator-identity.ts';
+import { spawnOperator } from '../support/operator-process.ts';
 
 const repo = join(moduleDir, '..', '..');
 const operatorNamespace = 'azure-openai-operator';
@@ -56,7 +54,14 @@ async function main(): Promise<boolean> {
   await createSecret(core, 'platform-stale-secret', 'a-secret-that-was-rotated-away');
 
   step('Starting the operator (node src/main.ts) with its ServiceAccount token');
-  const logPath = await startOperatorProcess(identity.kubeConfig, emulator);
+  const operator = await spawnOperator({
+    kubeConfig: identity.kubeConfig,
+    operatorNamespace,
+    emulator,
+  });
+  cleanups.push(() => operator.stop());
+  await operator.waitReady();
+  const logPath = operator.logPath;
 
   step('Applying deploy/samples/');
   const samples = readManifests(join(deployDir, 'samples'));
@@ -124,46 +129,6 @@ async function createSecret(core: CoreV1Api, name: string, value: string) {
   });
 }
 
-async function startOperatorProcess(
-  kubeConfig: KubeConfig,
-  emulator: AzureEmulator,
-): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'aoai-demo-'));
-  const kubeconfigPath = join(dir, 'operator.kubeconfig');
-  writeFileSync(kubeconfigPath, kubeConfig.exportConfig(), { mode: 0o600 });
-  const logPath = join(dir, 'operator.log');
-  const log = openSync(logPath, 'a');
-  const port = await freePort();
-  const child = spawn(process.execPath, [join(repo, 'src', 'main.ts')], {
-    stdio: ['ignore', log, log],
-    env: {
-      ...process.env,
-      KUBECONFIG: kubeconfigPath,
-      OPERATOR_NAMESPACE: operatorNamespace,
-      AZURE_CONNECT_TO: emulator.connectTo,
-      AZURE_EXTRA_CA_FILE: emulator.caPath,
-      PLATFORM_EGRESS_IPS: platform.egressIp,
-      METRICS_ADDRESS: `127.0.0.1:${port}`,
-    },
-  });
-  cleanups.push(async () => {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
-  });
-  // Ready once its caches are synced.
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null)
-      throw new Error(`The operator exited with ${child.exitCode}; see ${logPath}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return logPath;
-    await sleep(100);
-  }
-  throw new Error(`The operator did not become ready; see ${logPath}`);
-}
-
 async function waitForExpected(
   admin: KubeConfig,
   expected: Map<string, string>,
@@ -203,17 +168,6 @@ async function kubectl(controlPlane: ControlPlane, args: string[]): Promise<stri
     ...args,
   ]);
   return stdout;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 let ok = false;

@@ -1,0 +1,97 @@
+// The operator binary (`node src/main.ts`) as a child process, the way `npm start`
+// runs it: for end-to-end tests and the demo.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { AzureEmulator } from '../azure-emulator/index.ts';
+import { platform } from '../azure-emulator/sample-world.ts';
+import { moduleDir } from '../controlplane/binaries.ts';
+
+export interface OperatorProcess {
+  child: ChildProcess;
+  port: number;
+  logPath: string;
+  output(): string;
+  get(path: string): Promise<{ status: number; body: string }>;
+  waitReady(timeoutMs?: number): Promise<void>;
+  exited: Promise<number | null>;
+  /** SIGTERM and wait for the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export async function spawnOperator(options: {
+  kubeConfig: KubeConfig;
+  operatorNamespace: string;
+  emulator: AzureEmulator;
+  env?: Record<string, string>;
+}): Promise<OperatorProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'operator-'));
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfigPath, options.kubeConfig.exportConfig(), { mode: 0o600 });
+  const logPath = join(dir, 'operator.log');
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(moduleDir, '..', '..', 'src', 'main.ts')], {
+    env: {
+      PATH: process.env.PATH,
+      KUBECONFIG: kubeconfigPath,
+      OPERATOR_NAMESPACE: options.operatorNamespace,
+      AZURE_CONNECT_TO: options.emulator.connectTo,
+      AZURE_EXTRA_CA_FILE: options.emulator.caPath,
+      PLATFORM_EGRESS_IPS: platform.egressIp,
+      METRICS_ADDRESS: `127.0.0.1:${port}`,
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const log = createWriteStream(logPath);
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.on('data', (d) => {
+      output += d;
+      log.write(d);
+    });
+  }
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const get = (path: string) =>
+    fetch(`http://127.0.0.1:${port}${path}`).then(async (r) => ({
+      status: r.status,
+      body: await r.text(),
+    }));
+  return {
+    child,
+    port,
+    logPath,
+    output: () => output,
+    get,
+    exited,
+    async waitReady(timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        if (child.exitCode !== null)
+          throw new Error(`The operator exited with ${child.exitCode}: ${output}`);
+        if ((await get('/readyz').catch(() => ({ status: 0 }))).status === 200) return;
+        await sleep(100);
+      }
+      throw new Error(`The operator did not become ready: ${output}`);
+    },
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
