@@ -229,6 +229,8 @@ export class Manager {
     });
     const handler = async (key: string) => {
       const [namespace, name] = key.split('/') as [string, string];
+      // Decisions need every cache: an identity missing from a cache that is relisting is not a missing identity.
+      if (!this.ready) return { requeueAfterMs: 1_000 };
       if (!this.#watches(namespace)) return undefined;
       const result = await this.#reconciler.reconcile(namespace, name);
       // Jitter spreads periodic re-validation so thousands of integrations do not probe in step.

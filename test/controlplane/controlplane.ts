@@ -53,6 +53,8 @@ export interface ControlPlane {
   auditEvents(): AuditEvent[];
   /** Stops and starts kube-apiserver on the same port and data, as a real restart would. */
   restartApiServer(): Promise<void>;
+  stopApiServer(): Promise<void>;
+  startApiServer(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -128,6 +130,17 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       );
     let apiServer = startApiServer();
     processes.push(apiServer);
+    const stopApiServer = () => apiServer.stop();
+    const restartStoppedApiServer = async () => {
+      if (apiServer.isRunning()) return;
+      apiServer = startApiServer();
+      processes.splice(
+        processes.indexOf(processes.find((p) => p.name === 'kube-apiserver') as SupervisedProcess),
+        1,
+        apiServer,
+      );
+      await waitForApiServer(server, token, dir, apiServerLog);
+    };
     const caPem = await waitForApiServer(server, token, dir, apiServerLog);
     const kubeconfigPath = join(dir, 'admin.kubeconfig');
     writeFileSync(kubeconfigPath, kubeconfigYaml(server, caPem, 'admin', token), { mode: 0o600 });
@@ -172,11 +185,11 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       kubeConfig,
       auditEvents: () => readAuditEvents(files.auditLog),
       async restartApiServer() {
-        await apiServer.stop();
-        apiServer = startApiServer();
-        processes.splice(1, 1, apiServer);
-        await waitForApiServer(server, token, dir, apiServerLog);
+        await stopApiServer();
+        await restartStoppedApiServer();
       },
+      stopApiServer,
+      startApiServer: restartStoppedApiServer,
       async stop() {
         await stopAll();
         rmSync(dir, { recursive: true, force: true });

@@ -38,6 +38,8 @@ export async function startOperator(
     emulator: AzureEmulator;
     operatorNamespace: string;
     env?: Record<string, string>;
+    /** Creates the test namespaces; the shared cluster's admin by default. */
+    adminKubeConfig?: KubeConfig;
   },
 ): Promise<RunningOperator> {
   const logs: string[] = [];
@@ -72,7 +74,9 @@ export async function startOperator(
   t.after(stop);
   // Created as admin: the operator's own identity (in the RBAC test) may not create namespaces.
   const namespace = (scope: Scope) =>
-    testNamespace(scope, sharedCluster().kubeConfig(), { [shardLabel]: options.operatorNamespace });
+    testNamespace(scope, options.adminKubeConfig ?? sharedCluster().kubeConfig(), {
+      [shardLabel]: options.operatorNamespace,
+    });
   return { manager, logs, namespace, stop };
 }
 
