@@ -55,5 +55,20 @@ export function renderMetrics(manager: Manager): string {
     'Kubernetes Events recorded.',
     manager.events.emitted,
   );
+  const memory = process.memoryUsage();
+  metric('process_resident_memory_bytes', 'gauge', 'Resident memory.', memory.rss);
+  metric('nodejs_heap_used_bytes', 'gauge', 'V8 heap in use.', memory.heapUsed);
+  metric(
+    'nodejs_external_memory_bytes',
+    'gauge',
+    'Memory of C++ objects bound to JavaScript, buffers included.',
+    memory.external,
+  );
+  metric(
+    'nodejs_array_buffers_bytes',
+    'gauge',
+    'Memory of ArrayBuffers and Buffers.',
+    memory.arrayBuffers,
+  );
   return `${lines.join('\n')}\n`;
 }

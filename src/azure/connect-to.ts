@@ -5,7 +5,13 @@
 // the same rules can route through a private address in production.
 import { Agent as HttpsAgent } from 'node:https';
 import { isIP } from 'node:net';
-import { checkServerIdentity, connect, getCACertificates, type TLSSocket } from 'node:tls';
+import {
+  checkServerIdentity,
+  connect,
+  createSecureContext,
+  getCACertificates,
+  type TLSSocket,
+} from 'node:tls';
 import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
 import { Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
 
@@ -148,10 +154,12 @@ const connectTimeoutMs = 10_000;
 export function createAzureTransport(options: AzureTransportOptions = {}): AzureTransport {
   const rules = options.connectTo ?? [];
   // The default store keeps NODE_EXTRA_CA_CERTS and --use-system-ca working.
-  const ca =
+  // One secure context for every connection: passing `ca` to each connect would parse
+  // the whole root store again per connection (about a megabyte of native memory each).
+  const secureContext =
     options.extraCaPem === undefined || options.extraCaPem.length === 0
       ? undefined
-      : [...getCACertificates('default'), ...options.extraCaPem];
+      : createSecureContext({ ca: [...getCACertificates('default'), ...options.extraCaPem] });
 
   const openTls = (host: string, port: number, extra: object): TLSSocket => {
     const target = resolveConnectTo(rules, host, port);
@@ -162,7 +170,7 @@ export function createAzureTransport(options: AzureTransportOptions = {}): Azure
       port: target.port,
       // SNI cannot carry an IP address; verification below still uses it.
       ...(isIP(verifiedName) === 0 ? { servername: verifiedName } : {}),
-      ...(ca === undefined ? {} : { ca }),
+      ...(secureContext === undefined ? {} : { secureContext }),
       rejectUnauthorized: true,
       checkServerIdentity: (_dialed, cert) => checkServerIdentity(verifiedName, cert),
     });

@@ -23,12 +23,37 @@ export interface ResolvedCredential {
   fingerprint: string;
 }
 
+/**
+ * One credential instance per identity material and tenant: each instance carries
+ * MSAL's client and caches, so building one per reconcile would grow without bound.
+ */
+export class CredentialCache {
+  readonly #credentials = new Map<string, TokenCredential>();
+  readonly #max: number;
+
+  constructor(max = 10_000) {
+    this.#max = max;
+  }
+
+  get(fingerprint: string, create: () => TokenCredential): TokenCredential {
+    const found = this.#credentials.get(fingerprint);
+    if (found) return found;
+    const credential = create();
+    this.#credentials.set(fingerprint, credential);
+    // Rotated material leaves old entries behind: drop the oldest beyond the bound.
+    if (this.#credentials.size > this.#max)
+      this.#credentials.delete(this.#credentials.keys().next().value as string);
+    return credential;
+  }
+}
+
 export async function buildCredential(
   identity: { name: string; spec: ServicePrincipalSpec },
   tenantId: string,
   cloud: Cloud,
   readSecret: SecretReader,
   httpClient: HttpClient,
+  cache: CredentialCache,
 ): Promise<ResolvedCredential> {
   const { spec } = identity;
   const options = {
@@ -58,21 +83,30 @@ export async function buildCredential(
   const credential = spec.credential;
   if ('clientSecret' in credential) {
     const secret = await material(credential.clientSecret.secretRef, 'client secret');
+    const fingerprint = fingerprintOf(secret);
     return {
-      credential: new ClientSecretCredential(tenantId, spec.clientId, secret, options),
-      fingerprint: fingerprintOf(secret),
+      credential: cache.get(
+        fingerprint,
+        () => new ClientSecretCredential(tenantId, spec.clientId, secret, options),
+      ),
+      fingerprint,
     };
   }
   if ('certificate' in credential) {
     const pem = await material(credential.certificate.secretRef, 'certificate');
+    const fingerprint = fingerprintOf(pem);
     return {
-      credential: new ClientCertificateCredential(
-        tenantId,
-        spec.clientId,
-        { certificate: pem },
-        { ...options, sendCertificateChain: credential.certificate.sendCertificateChain },
+      credential: cache.get(
+        fingerprint,
+        () =>
+          new ClientCertificateCredential(
+            tenantId,
+            spec.clientId,
+            { certificate: pem },
+            { ...options, sendCertificateChain: credential.certificate.sendCertificateChain },
+          ),
       ),
-      fingerprint: fingerprintOf(pem),
+      fingerprint,
     };
   }
   const { tokenFilePath } = credential.workloadIdentity;
@@ -85,13 +119,18 @@ export async function buildCredential(
     );
   }
   // The projected token rotates in place; the path, not its content, identifies the credential.
+  const fingerprint = fingerprintOf(tokenFilePath);
   return {
-    credential: new WorkloadIdentityCredential({
-      tenantId,
-      clientId: spec.clientId,
-      tokenFilePath,
-      ...options,
-    }),
-    fingerprint: fingerprintOf(tokenFilePath),
+    credential: cache.get(
+      fingerprint,
+      () =>
+        new WorkloadIdentityCredential({
+          tenantId,
+          clientId: spec.clientId,
+          tokenFilePath,
+          ...options,
+        }),
+    ),
+    fingerprint,
   };
 }

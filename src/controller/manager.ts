@@ -23,10 +23,12 @@ import {
   type ServicePrincipal,
 } from '../api/service-principal.ts';
 import { createAzureTransport } from '../azure/connect-to.ts';
+import { CredentialCache } from '../azure/credentials.ts';
 import { DataPlaneClient } from '../azure/data-plane.ts';
 import { TokenCache } from '../azure/token-cache.ts';
 import type { OperatorConfig } from '../config.ts';
 import { EventRecorder } from '../kube/events.ts';
+import { shareConnections } from '../kube/shared-connections.ts';
 import { StatusWriter } from '../kube/status-writer.ts';
 import type { Logger } from '../log.ts';
 import { ConfigMapPublisher } from '../publish/apply.ts';
@@ -54,7 +56,8 @@ export class Manager {
   readonly #namespaceSelector: LabelSelector | undefined;
   readonly #elector: LeaderElector | undefined;
 
-  constructor(kc: KubeConfig, config: OperatorConfig, log: Logger) {
+  constructor(kubeConfig: KubeConfig, config: OperatorConfig, log: Logger) {
+    const kc = shareConnections(kubeConfig);
     this.#log = log;
     this.#namespaceSelector = config.watchNamespaceSelector;
     // Discovery plus the token request: two round trips.
@@ -152,6 +155,7 @@ export class Manager {
         }
       },
       httpClient: this.#transport.httpClient,
+      credentials: new CredentialCache(),
       tokens: this.tokens,
       dataPlane: this.dataPlane,
       egressIps: config.PLATFORM_EGRESS_IPS,

@@ -5,7 +5,7 @@ import type { HttpClient } from '@azure/core-rest-pipeline';
 import type { IntegrationSpec } from '../api/integration.ts';
 import { integrationSpecSchema } from '../api/integration.ts';
 import { type ChainLink, ValidationFailure } from '../api/reasons.ts';
-import { buildCredential, type SecretReader } from '../azure/credentials.ts';
+import { buildCredential, type CredentialCache, type SecretReader } from '../azure/credentials.ts';
 import type { DataPlaneClient } from '../azure/data-plane.ts';
 import { classifyTokenError, type FailureContext } from '../azure/errors.ts';
 import type { TokenCache } from '../azure/token-cache.ts';
@@ -16,6 +16,7 @@ import { type IdentityLookup, resolveIdentity } from './identity.ts';
 export interface ObserveDeps {
   lookup: IdentityLookup;
   readSecret: SecretReader;
+  credentials: CredentialCache;
   httpClient: HttpClient;
   tokens: TokenCache;
   dataPlane: DataPlaneClient;
@@ -96,6 +97,7 @@ export async function observe(
       spec.endpoint.cloud,
       deps.readSecret,
       deps.httpClient,
+      deps.credentials,
     ));
   } catch (error) {
     return {

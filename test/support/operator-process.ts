@@ -11,6 +11,8 @@ import type { AzureEmulator } from '../azure-emulator/index.ts';
 import { platform } from '../azure-emulator/sample-world.ts';
 import { moduleDir } from '../controlplane/binaries.ts';
 
+const repo = join(moduleDir, '..', '..');
+
 export interface OperatorProcess {
   child: ChildProcess;
   port: number;
@@ -28,13 +30,17 @@ export async function spawnOperator(options: {
   operatorNamespace: string;
   emulator: AzureEmulator;
   env?: Record<string, string>;
+  entry?: 'src' | 'dist';
 }): Promise<OperatorProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'operator-'));
   const kubeconfigPath = join(dir, 'kubeconfig');
   writeFileSync(kubeconfigPath, options.kubeConfig.exportConfig(), { mode: 0o600 });
   const logPath = join(dir, 'operator.log');
   const port = await freePort();
-  const child = spawn(process.execPath, [join(moduleDir, '..', '..', 'src', 'main.ts')], {
+  // `dist` runs the compiled JavaScript the image ships (no type stripping at run time).
+  const entry =
+    options.entry === 'dist' ? join(repo, 'dist', 'main.js') : join(repo, 'src', 'main.ts');
+  const child = spawn(process.execPath, [entry], {
     env: {
       PATH: process.env.PATH,
       KUBECONFIG: kubeconfigPath,

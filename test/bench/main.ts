@@ -1,0 +1,478 @@
+// `npm run bench`: the operator binary at scale against a real API server and the
+// emulator with Azure's latency. Not a test: it measures, prints a table (and with
+// --json one JSON line), and docs/BENCHMARKS.md records the figures.
+//   --integrations N (1000)  --tenants M (100)  --deployments K (3)
+//   --token-latency ms (80)  --probe-latency ms (150)  --edits E (100)
+//   --concurrency C (operator CONCURRENCY, 64)  --interval s (30)  --json
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import {
+  fieldManager,
+  integrationResource,
+  servicePrincipalResource,
+} from '../../src/api/group.ts';
+import type { Integration } from '../../src/api/integration.ts';
+import { shareConnections } from '../../src/kube/shared-connections.ts';
+import { startAzureEmulator } from '../azure-emulator/index.ts';
+import {
+  chatDeployment,
+  createSampleCredentials,
+  dataPlaneRole,
+  openAiResource,
+  platform,
+  platformApp,
+} from '../azure-emulator/sample-world.ts';
+import type { WorldInput } from '../azure-emulator/world.ts';
+import { moduleDir } from '../controlplane/binaries.ts';
+import { startControlPlane } from '../controlplane/controlplane.ts';
+import { installOperatorIdentity } from '../support/operator-identity.ts';
+import { spawnOperator } from '../support/operator-process.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    integrations: { type: 'string', default: '1000' },
+    tenants: { type: 'string', default: '100' },
+    deployments: { type: 'string', default: '3' },
+    'token-latency': { type: 'string', default: '80' },
+    'probe-latency': { type: 'string', default: '150' },
+    edits: { type: 'string', default: '100' },
+    concurrency: { type: 'string', default: '64' },
+    interval: { type: 'string', default: '30' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const N = Number(args.integrations);
+const M = Number(args.tenants);
+const K = Number(args.deployments);
+const C = Number(args.concurrency);
+const intervalSeconds = Number(args.interval);
+const operatorNamespace = 'azure-openai-operator';
+const benchNamespaces = Math.max(1, Math.ceil(N / 500));
+
+const progress = (label: string, done: number, total: number) => {
+  const width = 30;
+  const filled = Math.round((done / Math.max(total, 1)) * width);
+  process.stderr.write(
+    `\r${label.padEnd(28)} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total}   `,
+  );
+  if (done >= total) process.stderr.write('\n');
+};
+const note = (text: string) => process.stderr.write(`${text}\n`);
+
+/** Runs `work` over `items` with at most `limit` at once. */
+async function pool<T>(
+  items: T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<void>,
+  label?: string,
+) {
+  let next = 0;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        await work(items[index] as T, index);
+        done++;
+        if (label && (done % 50 === 0 || done === items.length))
+          progress(label, done, items.length);
+      }
+    }),
+  );
+}
+
+const uuid = (prefix: number, i: number) =>
+  `${prefix.toString(16).padStart(8, '0')}-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+const tenantId = (t: number) => uuid(0xbe7c4000, t);
+const objectId = (t: number) => uuid(0x0b7c4000, t);
+const resourceName = (t: number) => `bench-${t}-openai`;
+const deploymentNames = Array.from({ length: K }, (_, d) => `model-${d}`);
+
+function world(credentials: Awaited<ReturnType<typeof createSampleCredentials>>): WorldInput {
+  const tenants = Array.from({ length: M }, (_, t) => t);
+  const customer = (t: number) => ({
+    tenantId: tenantId(t),
+    displayName: `Bench ${t}`,
+    servicePrincipalObjectId: objectId(t),
+    subscriptionId: uuid(0x5b7c4000, t),
+    resourceGroup: 'rg',
+    resource: resourceName(t),
+  });
+  return {
+    tenants: [
+      { id: platform.tenantId, displayName: 'Platform' },
+      ...tenants.map((t) => ({ id: tenantId(t), displayName: `Bench ${t}` })),
+    ],
+    apps: [platformApp(credentials, tenants.map(customer))],
+    resources: tenants.map((t) =>
+      openAiResource(customer(t), {
+        deployments: deploymentNames.map((name) =>
+          chatDeployment({ name, sku: { name: 'Standard', capacity: 100_000 } }),
+        ),
+        roleAssignments: [dataPlaneRole(customer(t))],
+      }),
+    ),
+    caller: { egressIp: platform.egressIp, privateEndpointAccess: [] },
+    faults: [
+      { match: { service: 'entra' }, kind: 'latency', ms: Number(args['token-latency']) },
+      { match: { service: 'openai' }, kind: 'latency', ms: Number(args['probe-latency']) },
+    ],
+  };
+}
+
+function integrationBody(i: number, namespace: string) {
+  const t = i % M;
+  return {
+    apiVersion: `${integrationResource.group}/${integrationResource.version}`,
+    kind: integrationResource.kind,
+    metadata: { name: `integration-${i}`, namespace },
+    spec: {
+      tenantId: tenantId(t),
+      endpoint: `https://${resourceName(t)}.openai.azure.com/`,
+      deployments: deploymentNames.map((name) => ({ name })),
+      probe: { interval: `${intervalSeconds}s` },
+    },
+  };
+}
+
+const namespaceOf = (i: number) => `bench-${i % benchNamespaces}`;
+
+/** The floor: a bare client making the writes the operator makes for a Ready integration. */
+async function measureFloor(kubeConfig: KubeConfig): Promise<number> {
+  // The floor gets the same keep-alive connections as the operator: a fair bare client.
+  const admin = shareConnections(kubeConfig);
+  const custom = admin.makeApiClient(CustomObjectsApi);
+  const core = admin.makeApiClient(CoreV1Api);
+  await core.createNamespace({ body: { metadata: { name: 'floor' } } });
+  const indexes = Array.from({ length: N }, (_, i) => i);
+  const started = performance.now();
+  await pool(
+    indexes,
+    C,
+    async (i) => {
+      const body = integrationBody(i, 'floor');
+      const name = body.metadata.name;
+      const created = (await custom.createNamespacedCustomObject({
+        ...integrationResource,
+        namespace: 'floor',
+        body,
+      })) as Integration;
+      // Finalizer, status, ConfigMap, and the two Events (Published, Ready): the operator's writes.
+      await custom.patchNamespacedCustomObject(
+        {
+          ...integrationResource,
+          namespace: 'floor',
+          name,
+          body: { metadata: { finalizers: ['llm.runwhen.com/cleanup'] } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      await custom.patchNamespacedCustomObjectStatus(
+        {
+          ...integrationResource,
+          namespace: 'floor',
+          name,
+          fieldManager,
+          force: true,
+          body: {
+            apiVersion: body.apiVersion,
+            kind: body.kind,
+            metadata: { name },
+            status: { observedGeneration: 1, deploymentsReady: `${K}/${K}` },
+          },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+      );
+      await core.patchNamespacedConfigMap(
+        {
+          namespace: 'floor',
+          name: `${name}-azure-openai`,
+          fieldManager,
+          force: true,
+          body: {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: {
+              name: `${name}-azure-openai`,
+              ownerReferences: [
+                {
+                  apiVersion: body.apiVersion,
+                  kind: body.kind,
+                  name,
+                  uid: created.metadata.uid,
+                  controller: true,
+                },
+              ],
+            },
+            data: { AZURE_OPENAI_ENDPOINT: body.spec.endpoint },
+          },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+      );
+      for (const reason of ['Published', 'Ready']) {
+        await core.createNamespacedEvent({
+          namespace: 'floor',
+          body: {
+            metadata: { generateName: `${name}.` },
+            involvedObject: {
+              kind: body.kind,
+              name,
+              namespace: 'floor',
+              uid: created.metadata.uid,
+            },
+            reason,
+            message: reason,
+            type: 'Normal',
+          },
+        });
+      }
+    },
+    'floor (bare client writes)',
+  );
+  return (performance.now() - started) / 1000;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+function processStats(pid: number) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const peakRssMb = Number(status.match(/VmHWM:\s+(\d+)/)?.[1] ?? 0) / 1024;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const ticks = Number(stat[11] ?? 0) + Number(stat[12] ?? 0);
+  return { peakRssMb, cpuSeconds: ticks / 100 };
+}
+
+async function main() {
+  note(
+    `Benchmark: ${N} integrations, ${M} tenants, ${K} deployments each; latency token ${args['token-latency']} ms, probe ${args['probe-latency']} ms; operator concurrency ${C}`,
+  );
+  const controlPlane = await startControlPlane({
+    manifestDirs: [join(moduleDir, '..', '..', 'crds')],
+    controllerManager: false,
+    log: note,
+  });
+  const emulator = await startAzureEmulator({ world: world(await createSampleCredentials()) });
+  const stopAll = async () => {
+    await emulator.close().catch(() => {});
+    await controlPlane.stop().catch(() => {});
+  };
+  try {
+    const admin = controlPlane.kubeConfig();
+    const core = admin.makeApiClient(CoreV1Api);
+    const custom = admin.makeApiClient(CustomObjectsApi);
+
+    const floorSeconds = await measureFloor(admin);
+
+    await core.createNamespace({ body: { metadata: { name: operatorNamespace } } });
+    const identity = await installOperatorIdentity(admin, operatorNamespace);
+    await core.createNamespacedSecret({
+      namespace: operatorNamespace,
+      body: { metadata: { name: 'platform' }, stringData: { clientSecret: platform.clientSecret } },
+    });
+    await custom.createClusterCustomObject({
+      ...servicePrincipalResource,
+      body: {
+        apiVersion: `${servicePrincipalResource.group}/${servicePrincipalResource.version}`,
+        kind: servicePrincipalResource.kind,
+        metadata: { name: 'platform' },
+        spec: {
+          clientId: platform.appId,
+          default: true,
+          credential: { clientSecret: { secretRef: { name: 'platform' } } },
+          allowedNamespaces: {},
+        },
+      },
+    });
+    for (let n = 0; n < benchNamespaces; n++) {
+      await core.createNamespace({
+        body: { metadata: { name: `bench-${n}`, labels: { bench: 'true' } } },
+      });
+    }
+    const operator = await spawnOperator({
+      kubeConfig: identity.kubeConfig,
+      operatorNamespace,
+      emulator,
+      entry: 'dist',
+      env: {
+        CONCURRENCY: String(C),
+        WATCH_NAMESPACE_SELECTOR: 'bench=true',
+        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+        ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
+        MIN_PROBE_INTERVAL: '1s',
+      },
+    });
+    await operator.waitReady();
+    const pid = operator.child.pid as number;
+
+    const indexes = Array.from({ length: N }, (_, i) => i);
+    const applyStartedAt = Date.now();
+    await pool(indexes, C, async (i) => {
+      await custom.createNamespacedCustomObject({
+        ...integrationResource,
+        namespace: namespaceOf(i),
+        body: integrationBody(i, namespaceOf(i)),
+      });
+    });
+    // Polled, not watched: a list is the ground truth, and Ready's transition time
+    // (stamped by the operator on this machine) says when each one got there.
+    let readyTimes: number[] = [];
+    while (readyTimes.length < N) {
+      const list = (await custom.listCustomObjectForAllNamespaces({
+        group: integrationResource.group,
+        version: integrationResource.version,
+        resourcePlural: integrationResource.plural,
+        labelSelector: '',
+      })) as { items: Integration[] };
+      readyTimes = list.items
+        .filter((item) => item.metadata.namespace?.startsWith('bench-'))
+        .map((item) => item.status?.conditions?.find((c) => c.type === 'Ready'))
+        .filter((c) => c?.status === 'True')
+        .map((c) => Date.parse(c?.lastTransitionTime ?? ''));
+      progress('apply to all Ready', readyTimes.length, N);
+      if (readyTimes.length < N) await sleep(500);
+    }
+    const timeToReadySeconds = (Math.max(...readyTimes) - applyStartedAt) / 1000;
+    const tokenRequests = emulator
+      .requests({ service: 'entra' })
+      .filter((r) => r.path.endsWith('/oauth2/v2.0/token')).length;
+
+    // Idle: one whole re-validation period in which nothing changes.
+    await sleep(2_000);
+    const writeVerbs = new Set(['create', 'update', 'patch', 'delete']);
+    const operatorWrites = () =>
+      controlPlane
+        .auditEvents()
+        .filter(
+          (e) =>
+            e.user.username === identity.username &&
+            writeVerbs.has(e.verb) &&
+            e.objectRef?.resource !== 'leases',
+        ).length;
+    const writesBefore = operatorWrites();
+    const probesBefore = emulator.requests({ service: 'openai' }).length;
+    const idleSeconds = intervalSeconds * 1.15;
+    for (let s = 0; s < idleSeconds; s++) {
+      progress('idle re-validation period', s, Math.ceil(idleSeconds));
+      await sleep(1_000);
+    }
+    progress('idle re-validation period', Math.ceil(idleSeconds), Math.ceil(idleSeconds));
+    const idleWrites = operatorWrites() - writesBefore;
+    const idleProbes = emulator.requests({ service: 'openai' }).length - probesBefore;
+
+    // Reaction: spec edits one at a time, to the status of the new generation.
+    const edits = Number(args.edits);
+    const reactions: number[] = [];
+    for (let e = 0; e < edits; e++) {
+      const i = (e * 7919) % N;
+      const namespace = namespaceOf(i);
+      const name = `integration-${i}`;
+      const key = `${namespace}/${name}`;
+      const current = (await custom.getNamespacedCustomObject({
+        ...integrationResource,
+        namespace,
+        name,
+      })) as Integration;
+      const wanted = current.metadata.generation + 1;
+      // Toggle between all deployments and all but one: every edit is a real spec change.
+      const declared = (current.spec as { deployments: unknown[] }).deployments.length;
+      const deployments = declared === K ? deploymentNames.slice(0, K - 1) : deploymentNames;
+      const started = performance.now();
+      await custom.patchNamespacedCustomObject(
+        {
+          ...integrationResource,
+          namespace,
+          name,
+          body: { spec: { deployments: deployments.map((d) => ({ name: d })) } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      const deadline = performance.now() + 30_000;
+      for (;;) {
+        const seen = (await custom.getNamespacedCustomObject({
+          ...integrationResource,
+          namespace,
+          name,
+        })) as Integration;
+        if ((seen.status?.observedGeneration ?? 0) >= wanted) break;
+        if (performance.now() > deadline)
+          throw new Error(
+            `${key} did not report generation ${wanted} in 30 s; operator log: ${operator.logPath}`,
+          );
+        await sleep(5);
+      }
+      reactions.push(performance.now() - started);
+      if ((e + 1) % 10 === 0) progress('reaction to spec edits', e + 1, edits);
+    }
+    const { peakRssMb, cpuSeconds } = processStats(pid);
+    if (process.env.BENCH_SHOW_MEMORY)
+      note(
+        (await operator.get('/metrics')).body
+          .split('\n')
+          .filter((l) => /^(process|nodejs)_/.test(l))
+          .join('\n'),
+      );
+    await operator.stop();
+
+    const result = {
+      integrations: N,
+      tenants: M,
+      deploymentsEach: K,
+      concurrency: C,
+      timeToReadySeconds: round(timeToReadySeconds),
+      floorSeconds: round(floorSeconds),
+      ratio: round(timeToReadySeconds / floorSeconds),
+      tokenRequests,
+      identityTenantPairs: M,
+      idleWrites,
+      idleProbes,
+      idlePeriodSeconds: round(idleSeconds),
+      reactionP50Ms: Math.round(percentile(reactions, 50)),
+      reactionP99Ms: Math.round(percentile(reactions, 99)),
+      peakRssMb: Math.round(peakRssMb),
+      cpuSeconds: round(cpuSeconds),
+      tokenLatencyMs: Number(args['token-latency']),
+      probeLatencyMs: Number(args['probe-latency']),
+    };
+    if (args.json) {
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+    } else {
+      const rows: Array<[string, string]> = [
+        ['integrations / tenants / deployments', `${N} / ${M} / ${K}`],
+        ['apply to all Ready', `${result.timeToReadySeconds} s`],
+        ['floor (bare client, same writes)', `${result.floorSeconds} s`],
+        ['ratio', `${result.ratio}`],
+        ['token requests / (identity, tenant) pairs', `${tokenRequests} / ${M}`],
+        [
+          `API writes in one idle period (${result.idlePeriodSeconds} s)`,
+          `${idleWrites} (while ${idleProbes} probes re-validated)`,
+        ],
+        [
+          'reaction to a spec edit p50 / p99',
+          `${result.reactionP50Ms} / ${result.reactionP99Ms} ms`,
+        ],
+        ['operator peak RSS / CPU', `${result.peakRssMb} MB / ${result.cpuSeconds} s`],
+      ];
+      const width = Math.max(...rows.map(([k]) => k.length));
+      for (const [k, v] of rows) process.stdout.write(`${k.padEnd(width)}  ${v}\n`);
+    }
+  } finally {
+    await stopAll();
+  }
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+await main();
+process.exit(0);
