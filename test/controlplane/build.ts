@@ -30,6 +30,7 @@ export async function ensureBinaries(log: (line: string) => void = defaultLog): 
   );
   const started = Date.now();
   const packages = missing.map((c) => commands[c]);
+  log('  resolving the module graph (downloads the Go modules on a fresh machine)');
   const total = await countPackages(packages);
   mkdirSync(dirname(dir), { recursive: true });
   const staging = mkdtempSync(`${dir}.build-`);
