@@ -30,7 +30,6 @@ export async function ensureBinaries(log: (line: string) => void = defaultLog): 
   );
   const started = Date.now();
   const packages = missing.map((c) => commands[c]);
-  log('  resolving the module graph (downloads the Go modules on a fresh machine)');
   log('  resolving the module graph (a fresh machine downloads the Go modules now)');
   const total = await countPackages(packages);
   mkdirSync(dirname(dir), { recursive: true });
