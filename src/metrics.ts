@@ -55,6 +55,12 @@ export function renderMetrics(manager: Manager): string {
     'Kubernetes Events recorded.',
     manager.events.emitted,
   );
+  metric(
+    'aoai_operator_leader',
+    'gauge',
+    '1 while this replica holds the leader Lease.',
+    manager.isLeader ? 1 : 0,
+  );
   const memory = process.memoryUsage();
   metric('process_resident_memory_bytes', 'gauge', 'Resident memory.', memory.rss);
   metric('nodejs_heap_used_bytes', 'gauge', 'V8 heap in use.', memory.heapUsed);

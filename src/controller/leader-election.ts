@@ -37,7 +37,6 @@ export class LeaderElector {
   #observed: { holder: string; renewTime: string; at: number } | undefined;
   #onStarted: () => void = () => {};
   #onStopped: () => void = () => {};
-  transitions = 0;
 
   constructor(api: CoordinationV1Api, options: LeaderElectionOptions, log: Logger) {
     this.#api = api;
@@ -93,7 +92,6 @@ export class LeaderElector {
         this.#lastRenew = Date.now();
         if (!this.#leading) {
           this.#leading = true;
-          this.transitions++;
           this.#log.info('Became the leader');
           this.#onStarted();
         }

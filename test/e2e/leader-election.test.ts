@@ -74,6 +74,7 @@ test('a follower takes over within the lease duration when the leader is SIGKILL
     /^aoai_operator_status_writes_total 0$/m,
     'the follower did not reconcile',
   );
+  assert.match(followerMetrics, /^aoai_operator_leader 0$/m);
   assert.equal((await second.get('/readyz')).status, 200, 'the follower stays ready');
 
   first.child.kill('SIGKILL');

@@ -47,6 +47,7 @@ test('the operator binary serves probes and metrics, reconciles, and stops on SI
   const metrics = (await operator.get('/metrics')).body;
   assert.match(metrics, /^aoai_operator_token_requests_total 1$/m);
   assert.match(metrics, /^aoai_operator_status_writes_total [1-9]/m);
+  assert.match(metrics, /^aoai_operator_leader 1$/m);
 
   assert.equal(await operator.stop(), 0, 'a clean exit on SIGTERM');
   assert.match(operator.output(), /"msg":"Released the leader lease"/);
