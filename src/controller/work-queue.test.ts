@@ -88,3 +88,25 @@ test('a requeue after success is scheduled, and an earlier add wins', async () =
   queue.addAfter('k', 10_000);
   assert.deepEqual(delays, [5_000], 'the later requeue does not replace the earlier one');
 });
+
+test('a key woken by an event runs before routine re-validation that waits', async () => {
+  const queue = new WorkQueue({ concurrency: 1 });
+  const runs: string[] = [];
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  queue.start(async (key) => {
+    runs.push(key);
+    if (key === 'busy') await gate;
+    return undefined;
+  });
+  queue.add('busy');
+  await tick();
+  for (const key of ['r1', 'r2', 'r3']) queue.addAfter(key, 0);
+  queue.add('edited');
+  queue.add('r3'); // an edit of a key waiting as routine promotes it
+  release();
+  await sleep(20);
+  assert.deepEqual(runs, ['busy', 'edited', 'r3', 'r1', 'r2']);
+});

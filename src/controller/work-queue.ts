@@ -12,11 +12,16 @@ export interface WorkQueueOptions {
   clearTimer?: (handle: unknown) => void;
 }
 
+export type Lane = 'urgent' | 'routine';
+
 export type Handler = (key: string) => Promise<{ requeueAfterMs?: number } | undefined>;
 
 export class WorkQueue {
-  readonly #queue: string[] = [];
-  readonly #queued = new Set<string>();
+  // Two lanes: keys woken by a watch event (a user's edit) go before periodic
+  // re-validation, so an edit never waits behind thousands of routine probes.
+  readonly #urgent: string[] = [];
+  readonly #routine: string[] = [];
+  readonly #queued = new Map<string, Lane>();
   readonly #processing = new Set<string>();
   readonly #dirty = new Set<string>();
   readonly #delayed = new Map<string, { at: number; handle: unknown }>();
@@ -38,7 +43,7 @@ export class WorkQueue {
   }
 
   get depth(): number {
-    return this.#queue.length;
+    return this.#urgent.length + this.#routine.length;
   }
 
   get inFlight(): number {
@@ -50,7 +55,7 @@ export class WorkQueue {
     this.#pump();
   }
 
-  add(key: string): void {
+  add(key: string, lane: Lane = 'urgent'): void {
     if (this.#shuttingDown) return;
     const delayed = this.#delayed.get(key);
     if (delayed) {
@@ -61,9 +66,11 @@ export class WorkQueue {
       this.#dirty.add(key);
       return;
     }
-    if (this.#queued.has(key)) return;
-    this.#queued.add(key);
-    this.#queue.push(key);
+    const queuedIn = this.#queued.get(key);
+    if (queuedIn === 'urgent' || queuedIn === lane) return;
+    if (queuedIn === 'routine') this.#routine.splice(this.#routine.indexOf(key), 1);
+    this.#queued.set(key, lane);
+    (lane === 'urgent' ? this.#urgent : this.#routine).push(key);
     this.#pump();
   }
 
@@ -71,7 +78,7 @@ export class WorkQueue {
   addAfter(key: string, delayMs: number): void {
     if (this.#shuttingDown) return;
     if (delayMs <= 0) {
-      this.add(key);
+      this.add(key, 'routine');
       return;
     }
     const at = Date.now() + delayMs;
@@ -80,7 +87,7 @@ export class WorkQueue {
     if (existing) this.#options.clearTimer(existing.handle);
     const handle = this.#options.setTimer(() => {
       this.#delayed.delete(key);
-      this.add(key);
+      this.add(key, 'routine');
     }, delayMs);
     this.#delayed.set(key, { at, handle });
   }
@@ -90,7 +97,8 @@ export class WorkQueue {
     this.#shuttingDown = true;
     for (const { handle } of this.#delayed.values()) this.#options.clearTimer(handle);
     this.#delayed.clear();
-    this.#queue.length = 0;
+    this.#urgent.length = 0;
+    this.#routine.length = 0;
     this.#queued.clear();
     if (this.#processing.size === 0) return true;
     return Promise.race([
@@ -102,8 +110,10 @@ export class WorkQueue {
   #pump(): void {
     const handler = this.#handler;
     if (!handler) return;
-    while (this.#processing.size < this.#options.concurrency && this.#queue.length > 0) {
-      const key = this.#queue.shift() as string;
+    while (this.#processing.size < this.#options.concurrency && this.depth > 0) {
+      const key = (
+        this.#urgent.length > 0 ? this.#urgent.shift() : this.#routine.shift()
+      ) as string;
       this.#queued.delete(key);
       this.#processing.add(key);
       void this.#run(key, handler);
