@@ -45,6 +45,10 @@ export class CredentialCache {
       this.#credentials.delete(this.#credentials.keys().next().value as string);
     return credential;
   }
+
+  forget(fingerprint: string): void {
+    this.#credentials.delete(fingerprint);
+  }
 }
 
 export async function buildCredential(

@@ -185,7 +185,24 @@ export async function observe(
   const first = await attempt();
   if (!first.cachedToken || !hasAuthorizationFailure(first.observed.observation))
     return first.observed;
+  // A fresh token needs a fresh credential too: MSAL caches tokens inside each instance.
   deps.tokens.forget(credentialKey);
+  deps.credentials.forget(credentialKey);
+  try {
+    ({ credential } = await buildCredential(
+      identity,
+      spec.tenantId,
+      spec.endpoint.cloud,
+      deps.readSecret,
+      deps.httpClient,
+      deps.credentials,
+    ));
+  } catch (error) {
+    return {
+      ...fail('TokenIssued', asFailure(error), { ...known, identity: identityFacts }),
+      spec,
+    };
+  }
   return (await attempt()).observed;
 }
 
