@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { integrationResource, servicePrincipalResource } from '../../src/api/group.ts';
 import { clouds, EndpointNotAllowedError, parseOpenAIEndpoint } from '../../src/azure/clouds.ts';
@@ -17,6 +18,7 @@ import {
   integration,
   startOperator,
   startSampleEmulator,
+  waitFor,
   waitForReason,
 } from '../support/operator.ts';
 
@@ -64,6 +66,14 @@ describe('security', async () => {
     await apply(kc, integration(namespace, 'wrong', spec(wrongIdentity)));
     await waitForReason(kc, namespace, 'good', 'Ready');
     await waitForReason(kc, namespace, 'wrong', 'InvalidClientSecret');
+    // Events follow the status write: wait for the failure's own Event before reading every surface.
+    await waitFor('the InvalidClientSecret Event', async () =>
+      (await core.listNamespacedEvent({ namespace })).items.some(
+        (e) => e.reason === 'InvalidClientSecret',
+      )
+        ? true
+        : undefined,
+    );
     const issued = emulator.requests({ service: 'entra', outcome: 'ok' });
     assert.ok(issued.length > 0, 'tokens were issued, so there was something to leak');
 
@@ -227,9 +237,19 @@ describe('security', async () => {
     const namespace = await operator.namespace(t);
     await apply(kc, integration(namespace, 'good', spec(identity)));
     const ready = await waitForReason(kc, namespace, 'good', 'Ready');
-    const events = await core.listNamespacedEvent({ namespace });
-    const mine = events.items.filter((e) => e.involvedObject.uid === ready.metadata.uid);
-    assert.deepEqual(mine.map((e) => e.reason).sort(), ['Published', 'Ready']);
+    // Events are recorded right after the status write that shows Ready.
+    const ownEvents = async () =>
+      (await core.listNamespacedEvent({ namespace })).items.filter(
+        (e) => e.involvedObject.uid === ready.metadata.uid,
+      );
+    await waitFor('both Events', async () => ((await ownEvents()).length >= 2 ? true : undefined));
+    await sleep(300);
+    const mine = await ownEvents();
+    assert.deepEqual(
+      mine.map((e) => e.reason).sort(),
+      ['Published', 'Ready'],
+      'exactly these, once each',
+    );
     assert.equal(mine[0]?.involvedObject.kind, integrationResource.kind);
   });
 });
