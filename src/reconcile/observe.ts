@@ -88,24 +88,23 @@ export async function observe(
   // Token, endpoint, deployments. A token from the cache may predate a revocation
   // (role removed, consent withdrawn): an authorization failure seen with it is
   // proven once more with a fresh token before it is reported.
-  let credentialKey: string;
-  let credential: Awaited<ReturnType<typeof buildCredential>>['credential'];
-  try {
-    ({ credential, fingerprint: credentialKey } = await buildCredential(
-      identity,
-      spec.tenantId,
-      spec.endpoint.cloud,
-      deps.readSecret,
-      deps.httpClient,
-      deps.credentials,
-    ));
-  } catch (error) {
-    return {
-      ...fail('TokenIssued', asFailure(error), { ...known, identity: identityFacts }),
-      spec,
-    };
-  }
+  let credentialKey = '';
   const attempt = async (): Promise<{ observed: Observed; cachedToken: boolean }> => {
+    // Credential: one instance per identity material and tenant, from the cache.
+    let credential: Awaited<ReturnType<typeof buildCredential>>['credential'];
+    try {
+      ({ credential, fingerprint: credentialKey } = await buildCredential(
+        identity,
+        spec.tenantId,
+        spec.endpoint.cloud,
+        deps.readSecret,
+        deps.httpClient,
+        deps.credentials,
+      ));
+    } catch (error) {
+      const observed = fail('TokenIssued', asFailure(error), { ...known, identity: identityFacts });
+      return { observed: { ...observed, spec }, cachedToken: false };
+    }
     // Token: issued by the customer's tenant for the cloud's data-plane audience.
     let token: string;
     let cachedToken = false;
@@ -188,21 +187,6 @@ export async function observe(
   // A fresh token needs a fresh credential too: MSAL caches tokens inside each instance.
   deps.tokens.forget(credentialKey);
   deps.credentials.forget(credentialKey);
-  try {
-    ({ credential } = await buildCredential(
-      identity,
-      spec.tenantId,
-      spec.endpoint.cloud,
-      deps.readSecret,
-      deps.httpClient,
-      deps.credentials,
-    ));
-  } catch (error) {
-    return {
-      ...fail('TokenIssued', asFailure(error), { ...known, identity: identityFacts }),
-      spec,
-    };
-  }
   return (await attempt()).observed;
 }
 
