@@ -5,7 +5,7 @@ import { loadConfig } from './config.ts';
 import { Manager } from './controller/manager.ts';
 import { startHttpServer } from './http-server.ts';
 import { createLogger } from './log.ts';
-import { renderMetrics } from './metrics.ts';
+import { renderMetrics } from './metrics/operator-metrics.ts';
 
 const config = loadConfig();
 const log = createLogger(config.LOG_LEVEL);

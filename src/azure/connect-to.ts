@@ -14,6 +14,7 @@ import {
 } from 'node:tls';
 import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
 import { Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
+import { type AzureRequestCounter, serviceOfHost } from './request-metrics.ts';
 
 export type ConnectToRule = {
   // '' matches any host, '*.suffix' any name below suffix, otherwise one exact name.
@@ -134,6 +135,8 @@ export type AzureTransportOptions = {
   connectTo?: ConnectToRule[];
   // Extra CAs to trust next to the default ones (e.g. the emulator's test CA).
   extraCaPem?: string[];
+  // Counts the requests sent through `httpClient` (credentials, ARM).
+  requests?: AzureRequestCounter;
 };
 
 export type AzureTransport = {
@@ -210,9 +213,17 @@ export function createAzureTransport(options: AzureTransportOptions = {}): Azure
 
   const defaultClient = createDefaultHttpClient();
   const httpClient: HttpClient = {
-    sendRequest(request) {
+    async sendRequest(request) {
       request.agent = agent;
-      return defaultClient.sendRequest(request);
+      const service = serviceOfHost(new URL(request.url).hostname);
+      try {
+        const response = await defaultClient.sendRequest(request);
+        options.requests?.response(service, response.status);
+        return response;
+      } catch (error) {
+        options.requests?.failure(service, error);
+        throw error;
+      }
     },
   };
 

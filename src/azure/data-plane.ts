@@ -11,6 +11,7 @@ import {
   type DataPlaneResponse,
   type FailureContext,
 } from './errors.ts';
+import type { AzureRequestCounter } from './request-metrics.ts';
 
 export type ProbeStrategy = 'InvalidRequest' | 'MinimalCompletion';
 
@@ -25,11 +26,13 @@ export interface DeploymentProbe {
 export class DataPlaneClient {
   readonly #dispatcher: Dispatcher;
   readonly #timeoutMs: number;
+  readonly #requests: AzureRequestCounter | undefined;
   requests = 0;
 
-  constructor(dispatcher: Dispatcher, timeoutMs: number) {
+  constructor(dispatcher: Dispatcher, timeoutMs: number, requests?: AzureRequestCounter) {
     this.#dispatcher = dispatcher;
     this.#timeoutMs = timeoutMs;
+    this.#requests = requests;
   }
 
   async send(
@@ -68,6 +71,7 @@ export class DataPlaneClient {
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
       const text = await response.body.text();
+      this.#requests?.response('openai', response.statusCode);
       let parsed: unknown = text;
       try {
         parsed = JSON.parse(text);
@@ -76,6 +80,7 @@ export class DataPlaneClient {
       }
       return { status: response.statusCode, headers: response.headers, body: parsed };
     } catch (error) {
+      this.#requests?.failure('openai', error);
       throw (
         classifyNetworkError(error, endpoint.host) ??
         new ValidationFailure(

@@ -1,5 +1,6 @@
 // Wires watches to the work queue and the queue to the reconciler. Watch events
 // only say "look at this key again"; the reconciler reads current state.
+import { performance } from 'node:perf_hooks';
 import {
   ApiException,
   CoordinationV1Api,
@@ -25,12 +26,14 @@ import {
 import { createAzureTransport } from '../azure/connect-to.ts';
 import { CredentialCache } from '../azure/credentials.ts';
 import { DataPlaneClient } from '../azure/data-plane.ts';
+import { AzureRequestCounter } from '../azure/request-metrics.ts';
 import { TokenCache } from '../azure/token-cache.ts';
 import type { OperatorConfig } from '../config.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { shareConnections } from '../kube/shared-connections.ts';
 import { StatusWriter } from '../kube/status-writer.ts';
 import type { Logger } from '../log.ts';
+import { CounterVec, Histogram, type Labels } from '../metrics/registry.ts';
 import { ConfigMapPublisher } from '../publish/apply.ts';
 import { IntegrationReconciler } from '../reconcile/reconciler.ts';
 import { keyOf, ResilientInformer } from './informer.ts';
@@ -38,6 +41,11 @@ import { LeaderElector } from './leader-election.ts';
 import { WorkQueue } from './work-queue.ts';
 
 export class Manager {
+  readonly metrics = {
+    reconciles: new CounterVec(),
+    reconcileDuration: new Histogram([0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]),
+    azureRequests: new AzureRequestCounter(),
+  };
   readonly queue: WorkQueue;
   readonly tokens: TokenCache;
   readonly statusWriter: StatusWriter;
@@ -112,8 +120,13 @@ export class Manager {
     this.#transport = createAzureTransport({
       connectTo: config.connectTo,
       extraCaPem: config.extraCaPem,
+      requests: this.metrics.azureRequests,
     });
-    this.dataPlane = new DataPlaneClient(this.#transport.dispatcher, config.AZURE_REQUEST_TIMEOUT);
+    this.dataPlane = new DataPlaneClient(
+      this.#transport.dispatcher,
+      config.AZURE_REQUEST_TIMEOUT,
+      this.metrics.azureRequests,
+    );
     this.statusWriter = new StatusWriter(custom);
     this.events = new EventRecorder(core, config.POD_NAME);
     this.publisher = new ConfigMapPublisher(core, async (namespace, name) => {
@@ -236,7 +249,17 @@ export class Manager {
       // Decisions need every cache: an identity missing from a cache that is relisting is not a missing identity.
       if (!this.ready) return { requeueAfterMs: 1_000 };
       if (!this.#watches(namespace)) return undefined;
-      const result = await this.#reconciler.reconcile(namespace, name);
+      const started = performance.now();
+      let result: Awaited<ReturnType<IntegrationReconciler['reconcile']>>;
+      try {
+        result = await this.#reconciler.reconcile(namespace, name);
+        this.metrics.reconciles.inc({ result: 'success' });
+      } catch (error) {
+        this.metrics.reconciles.inc({ result: 'error' });
+        throw error;
+      } finally {
+        this.metrics.reconcileDuration.observe((performance.now() - started) / 1000);
+      }
       // Jitter spreads periodic re-validation so thousands of integrations do not probe in step.
       return result.requeueAfterMs === undefined
         ? undefined
@@ -256,6 +279,25 @@ export class Manager {
 
   /** Called when the lease was lost: the process must stop, as client-go's leaders do. */
   onLeadershipLost: () => void = () => {};
+
+  /** For the integrations gauge: counted from the cache at scrape time, so it never drifts. */
+  integrationsByCondition(): Array<{ labels: Labels; value: number }> {
+    const counts = new Map<string, { labels: Labels; value: number }>();
+    for (const integration of this.#informers.integrations.list()) {
+      for (const condition of integration.status?.conditions ?? []) {
+        const labels = {
+          condition: condition.type,
+          status: condition.status,
+          reason: condition.reason,
+        };
+        const key = `${labels.condition}\0${labels.status}\0${labels.reason}`;
+        const entry = counts.get(key);
+        if (entry) entry.value++;
+        else counts.set(key, { labels, value: 1 });
+      }
+    }
+    return [...counts.values()];
+  }
 
   get isLeader(): boolean {
     return this.#elector ? this.#elector.isLeader : true;

@@ -48,6 +48,19 @@ test('the operator binary serves probes and metrics, reconciles, and stops on SI
   assert.match(metrics, /^aoai_operator_token_requests_total 1$/m);
   assert.match(metrics, /^aoai_operator_status_writes_total [1-9]/m);
   assert.match(metrics, /^aoai_operator_leader 1$/m);
+  assert.match(metrics, /^aoai_operator_reconciles_total\{result="success"\} [1-9]/m);
+  assert.match(metrics, /^aoai_operator_reconcile_duration_seconds_count [1-9]/m);
+  assert.match(
+    metrics,
+    /^aoai_operator_integrations\{condition="Ready",status="True",reason="Ready"\} 1$/m,
+  );
+  // One sign-in; the endpoint probe (200) and the InvalidRequest deployment probe (400).
+  assert.match(metrics, /^aoai_operator_azure_requests_total\{service="entra",outcome="ok"\} 1$/m);
+  assert.match(metrics, /^aoai_operator_azure_requests_total\{service="openai",outcome="ok"\} 1$/m);
+  assert.match(
+    metrics,
+    /^aoai_operator_azure_requests_total\{service="openai",outcome="client_error"\} 1$/m,
+  );
 
   assert.equal(await operator.stop(), 0, 'a clean exit on SIGTERM');
   assert.match(operator.output(), /"msg":"Released the leader lease"/);

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { integrationResource, servicePrincipalResource } from '../../src/api/group.ts';
 import { clouds, EndpointNotAllowedError, parseOpenAIEndpoint } from '../../src/azure/clouds.ts';
-import { renderMetrics } from '../../src/metrics.ts';
+import { renderMetrics } from '../../src/metrics/operator-metrics.ts';
 import { customers, platform } from '../azure-emulator/sample-world.ts';
 import { sharedCluster, testNamespace } from '../support/cluster.ts';
 import {
