@@ -45,6 +45,16 @@ export const configSchema = z.object({
   /** First retry delay after a transient failure; doubles per failure, capped by the probe interval. */
   TRANSIENT_RETRY_BASE: duration('2s'),
   CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  /** Overall limit on retries after reconcile errors (per second, and burst), across all keys. */
+  RETRY_RATE_LIMIT: z.coerce.number().positive().default(10),
+  RETRY_BURST: z.coerce.number().int().min(1).default(100),
+  /** Consecutive transient Azure failures of one tenant that pause its calls. */
+  TENANT_CIRCUIT_THRESHOLD: z.coerce.number().int().min(1).default(5),
+  /** The first pause; it doubles at every failed trial, up to TENANT_CIRCUIT_MAX_OPEN. */
+  TENANT_CIRCUIT_OPEN: duration('30s'),
+  TENANT_CIRCUIT_MAX_OPEN: duration('5m'),
+  /** An informer with no event and no reconnect for this long is relisted (a silent stall). */
+  INFORMER_STALE_AFTER: duration('5m'),
   METRICS_ADDRESS: z.string().default('0.0.0.0:8080'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   /** The leader-election identity; the Deployment sets the pod name. */

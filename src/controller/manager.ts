@@ -23,6 +23,7 @@ import {
   matchesSelector,
   type ServicePrincipal,
 } from '../api/service-principal.ts';
+import { TenantCircuitBreaker } from '../azure/circuit-breaker.ts';
 import { createAzureTransport } from '../azure/connect-to.ts';
 import { CredentialCache } from '../azure/credentials.ts';
 import { DataPlaneClient } from '../azure/data-plane.ts';
@@ -52,6 +53,7 @@ export class Manager {
   readonly publisher: ConfigMapPublisher;
   readonly events: EventRecorder;
   readonly dataPlane: DataPlaneClient;
+  readonly breaker: TenantCircuitBreaker;
   readonly #informers: {
     integrations: ResilientInformer<Integration & KubernetesObject>;
     servicePrincipals: ResilientInformer<ServicePrincipal & KubernetesObject>;
@@ -141,6 +143,12 @@ export class Manager {
       }
     });
     const operatorNamespace = config.OPERATOR_NAMESPACE;
+    this.breaker = new TenantCircuitBreaker({
+      failureThreshold: config.TENANT_CIRCUIT_THRESHOLD,
+      openMs: config.TENANT_CIRCUIT_OPEN,
+      maxOpenMs: config.TENANT_CIRCUIT_MAX_OPEN,
+      trialTimeoutMs: 3 * config.AZURE_REQUEST_TIMEOUT,
+    });
     this.#reconciler = new IntegrationReconciler({
       getIntegration: (namespace, name) => this.#informers.integrations.get(name, namespace),
       customObjects: custom,
@@ -172,10 +180,15 @@ export class Manager {
       tokens: this.tokens,
       dataPlane: this.dataPlane,
       egressIps: config.PLATFORM_EGRESS_IPS,
+      breaker: this.breaker,
       minProbeIntervalMs: config.MIN_PROBE_INTERVAL,
       now: () => new Date(),
     });
-    this.queue = new WorkQueue({ concurrency: config.CONCURRENCY });
+    this.queue = new WorkQueue({
+      concurrency: config.CONCURRENCY,
+      retryRatePerSecond: config.RETRY_RATE_LIMIT,
+      retryBurst: config.RETRY_BURST,
+    });
     this.#elector = config.LEADER_ELECTION
       ? new LeaderElector(
           kc.makeApiClient(CoordinationV1Api),

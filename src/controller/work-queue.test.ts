@@ -110,3 +110,25 @@ test('a key woken by an event runs before routine re-validation that waits', asy
   await sleep(20);
   assert.deepEqual(runs, ['busy', 'edited', 'r3', 'r1', 'r2']);
 });
+
+test('retries of all keys together are spaced by the overall bucket, beyond its burst', async () => {
+  const delays: number[] = [];
+  const queue = new WorkQueue({
+    concurrency: 10,
+    baseBackoffMs: 100,
+    retryRatePerSecond: 10,
+    retryBurst: 3,
+    now: () => 0, // no refill: the fourth and later retries wait 100 ms more each
+    setTimer: (_fn, ms) => delays.push(ms),
+    clearTimer: () => {},
+  });
+  queue.start(async () => {
+    throw new Error('the API server is down');
+  });
+  for (let i = 0; i < 6; i++) queue.add(`k${i}`);
+  await tick();
+  assert.deepEqual(
+    delays.sort((a, b) => a - b),
+    [100, 100, 100, 100, 200, 300],
+  );
+});

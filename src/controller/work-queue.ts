@@ -1,12 +1,18 @@
 // A queue of keys in the manner of client-go's workqueue: a key waiting is held
 // once however often it is added, a key is never processed twice at once (an add
 // while it runs marks it dirty and it runs again after), concurrency is bounded,
-// and failures back off per key, exponentially up to a cap.
+// and failures back off per key, exponentially up to a cap. Like client-go's
+// default controller rate limiter, an overall token bucket also spaces the
+// retries of all keys together, so a cluster-wide failure cannot become a storm.
 
 export interface WorkQueueOptions {
   concurrency: number;
   baseBackoffMs?: number;
   maxBackoffMs?: number;
+  /** The overall retry bucket: retries per second, and how many may go at once. */
+  retryRatePerSecond?: number;
+  retryBurst?: number;
+  now?: () => number;
   /** Injected timers, so the scheduling can be tested without sleeping. */
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
@@ -27,6 +33,7 @@ export class WorkQueue {
   readonly #delayed = new Map<string, { at: number; handle: unknown }>();
   readonly #failures = new Map<string, number>();
   readonly #options: Required<WorkQueueOptions>;
+  readonly #retryBucket: TokenBucket;
   #handler: Handler | undefined;
   #shuttingDown = false;
   #idle: Array<() => void> = [];
@@ -38,8 +45,16 @@ export class WorkQueue {
       maxBackoffMs: 5 * 60_000,
       setTimer: (fn, ms) => setTimeout(fn, ms).unref(),
       clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
+      retryRatePerSecond: 10,
+      retryBurst: 100,
+      now: Date.now,
       ...options,
     };
+    this.#retryBucket = new TokenBucket(
+      this.#options.retryRatePerSecond,
+      this.#options.retryBurst,
+      this.#options.now,
+    );
   }
 
   get depth(): number {
@@ -129,9 +144,9 @@ export class WorkQueue {
     } catch (error) {
       const failures = (this.#failures.get(key) ?? 0) + 1;
       this.#failures.set(key, failures);
-      next = Math.min(
-        this.#options.baseBackoffMs * 2 ** (failures - 1),
-        this.#options.maxBackoffMs,
+      next = Math.max(
+        Math.min(this.#options.baseBackoffMs * 2 ** (failures - 1), this.#options.maxBackoffMs),
+        this.#retryBucket.reserve(),
       );
       this.onError(key, error);
     } finally {
@@ -142,5 +157,30 @@ export class WorkQueue {
     if (this.#processing.size === 0 && this.#shuttingDown)
       for (const resolve of this.#idle.splice(0)) resolve();
     this.#pump();
+  }
+}
+
+/** A token bucket whose reservations may go into debt: each returns how long to wait for its token. */
+class TokenBucket {
+  readonly #ratePerMs: number;
+  readonly #burst: number;
+  readonly #now: () => number;
+  #tokens: number;
+  #updatedAt: number;
+
+  constructor(ratePerSecond: number, burst: number, now: () => number) {
+    this.#ratePerMs = ratePerSecond / 1000;
+    this.#burst = burst;
+    this.#now = now;
+    this.#tokens = burst;
+    this.#updatedAt = now();
+  }
+
+  reserve(): number {
+    const now = this.#now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#updatedAt) * this.#ratePerMs);
+    this.#updatedAt = now;
+    this.#tokens -= 1;
+    return this.#tokens >= 0 ? 0 : Math.ceil(-this.#tokens / this.#ratePerMs);
   }
 }

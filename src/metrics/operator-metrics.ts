@@ -43,6 +43,18 @@ export function renderMetrics(manager: Manager): string {
       metrics.azureRequests.counts.samples(),
     )
     .scalar(
+      'aoai_operator_tenant_circuits_open',
+      'gauge',
+      'Customer tenants whose Azure calls are paused after repeated transient failures.',
+      manager.breaker.open,
+    )
+    .scalar(
+      'aoai_operator_tenant_circuit_openings_total',
+      'counter',
+      'Times a tenant circuit opened.',
+      manager.breaker.openings,
+    )
+    .scalar(
       'aoai_operator_token_cache_hits_total',
       'counter',
       'Token requests answered from the cache.',

@@ -5,6 +5,7 @@ import type { HttpClient } from '@azure/core-rest-pipeline';
 import type { IntegrationSpec } from '../api/integration.ts';
 import { integrationSpecSchema } from '../api/integration.ts';
 import { type ChainLink, ValidationFailure } from '../api/reasons.ts';
+import type { TenantCircuitBreaker } from '../azure/circuit-breaker.ts';
 import { buildCredential, type CredentialCache, type SecretReader } from '../azure/credentials.ts';
 import type { DataPlaneClient } from '../azure/data-plane.ts';
 import { classifyTokenError, type FailureContext } from '../azure/errors.ts';
@@ -22,6 +23,7 @@ export interface ObserveDeps {
   dataPlane: DataPlaneClient;
   egressIps: readonly string[];
   minProbeIntervalMs: number;
+  breaker?: TenantCircuitBreaker;
   now: () => Date;
 }
 
@@ -89,7 +91,11 @@ export async function observe(
   // (role removed, consent withdrawn): an authorization failure seen with it is
   // proven once more with a fresh token before it is reported.
   let credentialKey = '';
-  const attempt = async (): Promise<{ observed: Observed; cachedToken: boolean }> => {
+  const attempt = async (): Promise<{
+    observed: Observed;
+    cachedToken: boolean;
+    calledAzure?: boolean;
+  }> => {
     // Credential: one instance per identity material and tenant, from the cache.
     let credential: Awaited<ReturnType<typeof buildCredential>>['credential'];
     try {
@@ -103,6 +109,12 @@ export async function observe(
       ));
     } catch (error) {
       const observed = fail('TokenIssued', asFailure(error), { ...known, identity: identityFacts });
+      return { observed: { ...observed, spec }, cachedToken: false };
+    }
+    // A tenant that keeps failing is not called again until its cool-down is over.
+    const paused = deps.breaker?.admit(spec.tenantId);
+    if (paused) {
+      const observed = fail(paused.link, paused.failure, { ...known, identity: identityFacts });
       return { observed: { ...observed, spec }, cachedToken: false };
     }
     // Token: issued by the customer's tenant for the cloud's data-plane audience.
@@ -135,6 +147,7 @@ export async function observe(
           spec,
         },
         cachedToken,
+        calledAzure: true,
       };
     }
     const probeCtx = { ...ctx, objectId: identityObserved.objectId };
@@ -149,6 +162,7 @@ export async function observe(
           spec,
         },
         cachedToken,
+        calledAzure: true,
       };
     }
 
@@ -178,16 +192,42 @@ export async function observe(
         spec,
       },
       cachedToken,
+      calledAzure: true,
     };
   };
+  const attemptAndRecord = async () => {
+    const result = await attempt();
+    if (result.calledAzure && deps.breaker)
+      recordTenantHealth(deps.breaker, spec.tenantId, result.observed.observation);
+    return result;
+  };
 
-  const first = await attempt();
+  const first = await attemptAndRecord();
   if (!first.cachedToken || !hasAuthorizationFailure(first.observed.observation))
     return first.observed;
   // A fresh token needs a fresh credential too: MSAL caches tokens inside each instance.
   deps.tokens.forget(credentialKey);
   deps.credentials.forget(credentialKey);
-  return (await attempt()).observed;
+  return (await attemptAndRecord()).observed;
+}
+
+// Weather counts against the tenant; any definitive answer from Azure, good or bad, proves it responsive.
+function recordTenantHealth(
+  breaker: TenantCircuitBreaker,
+  tenantId: string,
+  observation: Observation,
+): void {
+  const chain = observation.chainFailure;
+  if (chain) {
+    if (chain.failure.transient) breaker.failed(tenantId, chain.link, chain.failure);
+    else breaker.succeeded(tenantId);
+    return;
+  }
+  const failures = observation.deployments.map((d) => d.probe.failure);
+  const first = failures[0];
+  if (first?.transient && failures.every((f) => f?.transient))
+    breaker.failed(tenantId, 'DeploymentsReady', first);
+  else breaker.succeeded(tenantId);
 }
 
 const authorizationReasons = new Set(['RoleMissing', 'TokenRejected', 'TenantMismatch']);
