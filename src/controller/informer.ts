@@ -4,11 +4,19 @@
 // throwing handler becomes an unhandled rejection. This wrapper restarts it with
 // capped, jittered backoff (one restart pending at most), ignores errors while
 // stopping, guards handlers, and is ready only after a list that succeeded.
+//
+// A watchdog catches the silent stall: a list or watch request that hangs (a
+// half-open connection, a wedged proxy) emits nothing at all. Signs of life are a
+// list that succeeded, a watch the server accepted and any event; bookmarks are
+// requested, and client-node re-opens a quiet watch every 30 s, so a healthy
+// informer shows life at least that often. With none for `staleAfterMs` the
+// informer is replaced by a fresh one, which lists again.
 import {
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
-  makeInformer,
+  ListWatch,
+  Watch,
 } from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
 
@@ -18,17 +26,28 @@ export interface InformerHandlers<T> {
   delete?(object: T): void;
 }
 
+export interface InformerOptions {
+  /** The list must honour the selector too: client-node applies it to the watch only. */
+  labelSelector?: string;
+  staleAfterMs?: number;
+}
+
 export class ResilientInformer<T extends KubernetesObject> {
-  readonly #create: () => ReturnType<typeof makeInformer<T>>;
+  readonly #create: () => ListWatch<T>;
   readonly #log: Logger;
-  #informer: ReturnType<typeof makeInformer<T>> | undefined;
+  readonly #staleAfterMs: number;
+  #informer: ListWatch<T> | undefined;
   #handlers: InformerHandlers<T> = {};
   #ready = false;
   #stopping = false;
   #restartTimer: NodeJS.Timeout | undefined;
   #failures = 0;
   #known = new Map<string, T>();
+  #lastSignOfLife = Date.now();
+  #watchdog: NodeJS.Timeout | undefined;
+  #replaced: () => void = () => {};
   restarts = 0;
+  staleRestarts = 0;
 
   constructor(
     name: string,
@@ -36,11 +55,28 @@ export class ResilientInformer<T extends KubernetesObject> {
     path: string,
     list: () => Promise<KubernetesListObject<T>>,
     log: Logger,
-    labelSelector?: string,
+    options: InformerOptions = {},
   ) {
     this.#log = log.child({ informer: name });
-    // The list must honour the selector too: client-node applies it to the watch only.
-    this.#create = () => makeInformer<T>(kc, path, list, labelSelector);
+    this.#staleAfterMs = options.staleAfterMs ?? 5 * 60_000;
+    this.#create = () => {
+      let informer: ListWatch<T> | undefined;
+      const alive = () => {
+        if (informer === this.#informer) this.#lastSignOfLife = Date.now();
+      };
+      informer = new ListWatch<T>(
+        path,
+        new WatchWithSignsOfLife(kc, alive),
+        async () => {
+          const result = await list();
+          alive();
+          return result;
+        },
+        false,
+        options.labelSelector,
+      );
+      return informer;
+    };
   }
 
   get ready(): boolean {
@@ -57,11 +93,22 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   async start(handlers: InformerHandlers<T>): Promise<void> {
     this.#handlers = handlers;
-    await this.#startOnce();
+    this.#watchdog = setInterval(
+      () => this.#checkStaleness(),
+      Math.min(this.#staleAfterMs / 4, 30_000),
+    ).unref();
+    // A first list that hangs must not hold the caller: its replacement carries on.
+    await Promise.race([
+      this.#startOnce(),
+      new Promise<void>((resolve) => {
+        this.#replaced = resolve;
+      }),
+    ]);
   }
 
   async stop(): Promise<void> {
     this.#stopping = true;
+    clearInterval(this.#watchdog);
     clearTimeout(this.#restartTimer);
     await this.#informer?.stop().catch(() => {});
   }
@@ -69,9 +116,12 @@ export class ResilientInformer<T extends KubernetesObject> {
   async #startOnce(): Promise<void> {
     const informer = this.#create();
     this.#informer = informer;
+    this.#lastSignOfLife = Date.now();
     const guard =
       (what: string, fn: ((o: T) => void) | undefined) =>
       (object: T): void => {
+        // A replaced informer's hung list may still complete: it is not ours any more.
+        if (informer !== this.#informer) return;
         try {
           fn?.(object);
         } catch (error) {
@@ -122,6 +172,20 @@ export class ResilientInformer<T extends KubernetesObject> {
     }
   }
 
+  #checkStaleness(): void {
+    if (this.#stopping || this.#restartTimer !== undefined) return;
+    const silentMs = Date.now() - this.#lastSignOfLife;
+    if (silentMs < this.#staleAfterMs) return;
+    this.#log.warn({ silentMs }, 'Informer silent for too long, listing again');
+    this.staleRestarts++;
+    this.#ready = false;
+    const old = this.#informer;
+    // Replace first, so nothing the stalled one delivers later is taken for current.
+    void this.#startOnce();
+    void old?.stop().catch(() => {});
+    this.#replaced();
+  }
+
   #scheduleRestart(error: unknown): void {
     if (this.#stopping || this.#restartTimer !== undefined) return;
     this.#failures++;
@@ -139,6 +203,40 @@ export class ResilientInformer<T extends KubernetesObject> {
       await old?.stop().catch(() => {});
       if (!this.#stopping) await this.#startOnce();
     }, delay);
+  }
+}
+
+// client-node's Watch, asking for bookmarks and reporting each watch the server accepted.
+class WatchWithSignsOfLife extends Watch {
+  readonly #alive: () => void;
+
+  constructor(kc: KubeConfig, alive: () => void) {
+    super(kc);
+    this.#alive = alive;
+  }
+
+  override async watch(
+    path: string,
+    queryParams: Record<string, unknown>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    let ended = false;
+    const controller = await super.watch(
+      path,
+      { ...queryParams, allowWatchBookmarks: true },
+      (phase, object, raw) => {
+        this.#alive();
+        callback(phase, object, raw);
+      },
+      (err) => {
+        ended = true;
+        done(err);
+      },
+    );
+    // super.watch returns once the response arrived; it has called done already if it failed.
+    if (!ended) this.#alive();
+    return controller;
   }
 }
 

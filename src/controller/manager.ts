@@ -75,6 +75,7 @@ export class Manager {
     const core = kc.makeApiClient(CoreV1Api);
     const custom = kc.makeApiClient(CustomObjectsApi);
     const { group, version } = integrationResource;
+    const staleAfterMs = config.INFORMER_STALE_AFTER;
     this.#informers = {
       integrations: new ResilientInformer(
         'integrations',
@@ -87,6 +88,7 @@ export class Manager {
             resourcePlural: integrationResource.plural,
           }) as never,
         log,
+        { staleAfterMs },
       ),
       servicePrincipals: new ResilientInformer(
         'servicePrincipals',
@@ -99,6 +101,7 @@ export class Manager {
             plural: servicePrincipalResource.plural,
           }) as never,
         log,
+        { staleAfterMs },
       ),
       namespaces: new ResilientInformer(
         'namespaces',
@@ -106,6 +109,7 @@ export class Manager {
         '/api/v1/namespaces',
         () => core.listNamespace(),
         log,
+        { staleAfterMs },
       ),
       configMaps: new ResilientInformer(
         'configMaps',
@@ -116,7 +120,7 @@ export class Manager {
             labelSelector: `${labels.managedBy}=${fieldManager}`,
           }),
         log,
-        `${labels.managedBy}=${fieldManager}`,
+        { labelSelector: `${labels.managedBy}=${fieldManager}`, staleAfterMs },
       ),
     };
     this.#transport = createAzureTransport({

@@ -1,0 +1,70 @@
+// The silent stall: the connection to the API server stops moving bytes but
+// never breaks. No error reaches the informer; only its watchdog notices. It
+// must stop claiming readiness, and once the path works again it must list
+// afresh and deliver what changed meanwhile.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CoreV1Api, KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { ResilientInformer } from '../../src/controller/informer.ts';
+import { createLogger } from '../../src/log.ts';
+import { sharedCluster, testNamespace } from '../support/cluster.ts';
+import { startFreezableProxy } from '../support/freezable-proxy.ts';
+import { waitFor } from '../support/operator.ts';
+
+test('a stalled informer is noticed by its watchdog, and catches up by listing again', async (t) => {
+  const admin = sharedCluster().kubeConfig();
+  const namespace = await testNamespace(t, admin);
+  const server = new URL(admin.getCurrentCluster()?.server ?? '');
+  const proxy = await startFreezableProxy({ host: server.hostname, port: Number(server.port) });
+  t.after(() => proxy.close());
+
+  // The informer's own view of the cluster goes through the proxy.
+  const viaProxy = new KubeConfig();
+  viaProxy.loadFromString(admin.exportConfig());
+  const cluster = viaProxy.getCurrentCluster();
+  viaProxy.clusters = viaProxy.clusters.map((c) =>
+    c.name === cluster?.name ? { ...c, server: `https://127.0.0.1:${proxy.port}` } : c,
+  );
+  const proxied = viaProxy.makeApiClient(CoreV1Api);
+  const informer = new ResilientInformer<V1ConfigMap>(
+    'configMaps',
+    viaProxy,
+    `/api/v1/namespaces/${namespace}/configmaps`,
+    () => proxied.listNamespacedConfigMap({ namespace }),
+    createLogger('silent'),
+    { staleAfterMs: 2_000 },
+  );
+  const seen = new Set<string>();
+  await informer.start({ add: (cm) => seen.add(cm.metadata?.name ?? '') });
+  t.after(() => informer.stop());
+  assert.equal(informer.ready, true);
+
+  const core = admin.makeApiClient(CoreV1Api);
+  const create = (name: string) =>
+    core.createNamespacedConfigMap({ namespace, body: { metadata: { name } } });
+  await create('before-the-stall');
+  await waitFor('the watch to deliver a ConfigMap', async () =>
+    seen.has('before-the-stall') ? true : undefined,
+  );
+
+  proxy.freeze();
+  await create('during-the-stall');
+  await waitFor(
+    'the watchdog to withdraw readiness',
+    async () => (informer.ready ? undefined : true),
+    10_000,
+  );
+  assert.ok(informer.staleRestarts >= 1);
+  assert.equal(seen.has('during-the-stall'), false, 'nothing can arrive while frozen');
+
+  proxy.thaw();
+  await waitFor(
+    'the informer to list again and be ready',
+    async () => (informer.ready && seen.has('during-the-stall') ? true : undefined),
+    15_000,
+  );
+  await create('after-the-stall');
+  await waitFor('the new watch to deliver', async () =>
+    seen.has('after-the-stall') ? true : undefined,
+  );
+});
