@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ValidationFailure } from '../api/reasons.ts';
-import { TenantCircuitBreaker } from './circuit-breaker.ts';
+import { CircuitBreaker } from './circuit-breaker.ts';
 
 const timeout = new ValidationFailure(
   'Timeout',
@@ -10,7 +10,7 @@ const timeout = new ValidationFailure(
 
 function breaker() {
   let now = 0;
-  const b = new TenantCircuitBreaker({
+  const b = new CircuitBreaker({
     failureThreshold: 3,
     openMs: 10_000,
     maxOpenMs: 25_000,
@@ -32,7 +32,7 @@ test('a tenant is paused after the threshold of transient failures, and others a
   assert.equal(paused?.failure.retryAfterMs, 10_000);
   assert.match(
     paused?.failure.message ?? '',
-    /did not answer in time; calls to this tenant are paused for 10 s after 3 consecutive failures/,
+    /did not answer in time; calls to tenant-a are paused for 10 s after 3 consecutive failures/,
   );
   assert.equal(b.admit('tenant-b'), undefined);
   assert.equal(b.open, 1);

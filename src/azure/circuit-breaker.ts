@@ -1,9 +1,11 @@
-// One circuit per customer tenant. A tenant whose Entra ID or endpoint keeps
-// timing out, throttling or failing would otherwise hold reconcile workers for a
-// whole request timeout each, and slow every other customer. After a run of
-// transient failures its circuit opens: its integrations fail fast with the last
-// failure (no network call) until a cool-down passes; then one trial reconcile
-// goes through, and its result closes the circuit or opens it for longer.
+// Circuits per customer target: one for each tenant's sign-in and one for each
+// endpoint host, so one broken resource does not pause a customer's others. A
+// target that keeps timing out, throttling or failing would otherwise hold
+// reconcile workers for a whole request timeout each, and slow every other
+// customer. After a run of transient failures its circuit opens: integrations
+// that need it fail fast with its last failure (no network call) until a
+// cool-down passes; then one trial goes through, and its result closes the
+// circuit or opens it for longer.
 import { type ChainLink, ValidationFailure } from '../api/reasons.ts';
 
 export interface CircuitBreakerOptions {
@@ -17,16 +19,18 @@ export interface CircuitBreakerOptions {
   now?: () => number;
 }
 
+export type PausedCall = { link: ChainLink; failure: ValidationFailure };
+
 interface Circuit {
   failures: number;
   openings: number;
   openUntil?: number;
   trialUntil?: number;
-  coolDownMs?: number;
-  last?: { link: ChainLink; failure: ValidationFailure };
+  coolDownMs: number;
+  last?: PausedCall;
 }
 
-export class TenantCircuitBreaker {
+export class CircuitBreaker {
   readonly #circuits = new Map<string, Circuit>();
   readonly #options: Required<CircuitBreakerOptions>;
   openings = 0;
@@ -35,25 +39,25 @@ export class TenantCircuitBreaker {
     this.#options = { now: Date.now, ...options };
   }
 
-  /** Undefined when calls may go out; otherwise the failure to report without calling Azure. */
-  admit(tenant: string): { link: ChainLink; failure: ValidationFailure } | undefined {
-    const circuit = this.#circuits.get(tenant);
-    if (circuit?.openUntil === undefined || !circuit.last) return undefined;
+  /** Undefined when a call to the target may go out; otherwise the failure to report instead. */
+  admit(target: string): PausedCall | undefined {
+    const circuit = this.#circuits.get(target);
+    if (circuit?.openUntil === undefined) return undefined;
     const now = this.#options.now();
-    if (now < circuit.openUntil) return paused(circuit, circuit.openUntil - now);
+    if (now < circuit.openUntil) return paused(target, circuit, circuit.openUntil - now);
     if (circuit.trialUntil !== undefined && now < circuit.trialUntil)
-      return paused(circuit, circuit.trialUntil - now);
+      return paused(target, circuit, circuit.trialUntil - now);
     circuit.trialUntil = now + this.#options.trialTimeoutMs;
     return undefined;
   }
 
-  succeeded(tenant: string): void {
-    this.#circuits.delete(tenant);
+  succeeded(target: string): void {
+    this.#circuits.delete(target);
   }
 
-  failed(tenant: string, link: ChainLink, failure: ValidationFailure): void {
-    const circuit = this.#circuits.get(tenant) ?? { failures: 0, openings: 0 };
-    this.#circuits.set(tenant, circuit);
+  failed(target: string, link: ChainLink, failure: ValidationFailure): void {
+    const circuit = this.#circuits.get(target) ?? { failures: 0, openings: 0, coolDownMs: 0 };
+    this.#circuits.set(target, circuit);
     circuit.failures++;
     circuit.last = { link, failure };
     const trialFailed = circuit.trialUntil !== undefined;
@@ -68,7 +72,7 @@ export class TenantCircuitBreaker {
     circuit.openUntil = this.#options.now() + circuit.coolDownMs;
   }
 
-  /** Tenants whose calls are paused now, for the metrics. */
+  /** Targets whose calls are paused now, for the metrics. */
   get open(): number {
     const now = this.#options.now();
     let count = 0;
@@ -78,18 +82,15 @@ export class TenantCircuitBreaker {
   }
 }
 
-// The message changes only when the circuit opens again, so a paused integration's status is not rewritten at every retry.
-function paused(
-  circuit: Circuit,
-  remainingMs: number,
-): { link: ChainLink; failure: ValidationFailure } {
-  const { link, failure } = circuit.last as NonNullable<Circuit['last']>;
-  const coolDownS = Math.round((circuit.coolDownMs ?? 0) / 1000);
+// The message changes only when the circuit opens again, so a paused
+// integration's status is not rewritten at every retry.
+function paused(target: string, circuit: Circuit, remainingMs: number): PausedCall {
+  const { link, failure } = circuit.last as PausedCall;
   return {
     link,
     failure: new ValidationFailure(
       failure.reason,
-      `${failure.message}; calls to this tenant are paused for ${coolDownS} s after ${circuit.failures} consecutive failures`,
+      `${failure.message}; calls to ${target} are paused for ${Math.round(circuit.coolDownMs / 1000)} s after ${circuit.failures} consecutive failures`,
       { retryAfterMs: remainingMs },
     ),
   };

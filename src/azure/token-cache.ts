@@ -24,6 +24,8 @@ export class TokenCache {
     key: string,
     scope: string,
     credential: TokenCredential,
+    /** Runs before a request would go out; it throws to refuse it (an open circuit). */
+    beforeRequest: () => void = () => {},
   ): Promise<{ accessToken: AccessToken; cached: boolean }> {
     const cacheKey = `${key}\0${scope}`;
     const cached = this.#tokens.get(cacheKey);
@@ -36,6 +38,7 @@ export class TokenCache {
       this.hits++;
       return { accessToken: await pending, cached: false };
     }
+    beforeRequest();
     this.misses++;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {

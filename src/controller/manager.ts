@@ -23,7 +23,7 @@ import {
   matchesSelector,
   type ServicePrincipal,
 } from '../api/service-principal.ts';
-import { TenantCircuitBreaker } from '../azure/circuit-breaker.ts';
+import { CircuitBreaker } from '../azure/circuit-breaker.ts';
 import { createAzureTransport } from '../azure/connect-to.ts';
 import { CredentialCache } from '../azure/credentials.ts';
 import { DataPlaneClient } from '../azure/data-plane.ts';
@@ -53,7 +53,7 @@ export class Manager {
   readonly publisher: ConfigMapPublisher;
   readonly events: EventRecorder;
   readonly dataPlane: DataPlaneClient;
-  readonly breaker: TenantCircuitBreaker;
+  readonly breaker: CircuitBreaker;
   readonly #informers: {
     integrations: ResilientInformer<Integration & KubernetesObject>;
     servicePrincipals: ResilientInformer<ServicePrincipal & KubernetesObject>;
@@ -147,7 +147,7 @@ export class Manager {
       }
     });
     const operatorNamespace = config.OPERATOR_NAMESPACE;
-    this.breaker = new TenantCircuitBreaker({
+    this.breaker = new CircuitBreaker({
       failureThreshold: config.TENANT_CIRCUIT_THRESHOLD,
       openMs: config.TENANT_CIRCUIT_OPEN,
       maxOpenMs: config.TENANT_CIRCUIT_MAX_OPEN,
@@ -301,6 +301,7 @@ export class Manager {
   integrationsByCondition(): Array<{ labels: Labels; value: number }> {
     const counts = new Map<string, { labels: Labels; value: number }>();
     for (const integration of this.#informers.integrations.list()) {
+      if (!this.#watches(integration.metadata.namespace)) continue;
       for (const condition of integration.status?.conditions ?? []) {
         const labels = {
           condition: condition.type,

@@ -43,15 +43,15 @@ export function renderMetrics(manager: Manager): string {
       metrics.azureRequests.counts.samples(),
     )
     .scalar(
-      'aoai_operator_tenant_circuits_open',
+      'aoai_operator_circuits_open',
       'gauge',
-      'Customer tenants whose Azure calls are paused after repeated transient failures.',
+      'Customer sign-ins and endpoints whose calls are paused after repeated transient failures.',
       manager.breaker.open,
     )
     .scalar(
-      'aoai_operator_tenant_circuit_openings_total',
+      'aoai_operator_circuit_openings_total',
       'counter',
-      'Times a tenant circuit opened.',
+      'Times a circuit opened.',
       manager.breaker.openings,
     )
     .scalar(

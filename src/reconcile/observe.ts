@@ -5,7 +5,7 @@ import type { HttpClient } from '@azure/core-rest-pipeline';
 import type { IntegrationSpec } from '../api/integration.ts';
 import { integrationSpecSchema } from '../api/integration.ts';
 import { type ChainLink, ValidationFailure } from '../api/reasons.ts';
-import type { TenantCircuitBreaker } from '../azure/circuit-breaker.ts';
+import type { CircuitBreaker, PausedCall } from '../azure/circuit-breaker.ts';
 import { buildCredential, type CredentialCache, type SecretReader } from '../azure/credentials.ts';
 import type { DataPlaneClient } from '../azure/data-plane.ts';
 import { classifyTokenError, type FailureContext } from '../azure/errors.ts';
@@ -23,7 +23,7 @@ export interface ObserveDeps {
   dataPlane: DataPlaneClient;
   egressIps: readonly string[];
   minProbeIntervalMs: number;
-  breaker?: TenantCircuitBreaker;
+  breaker?: CircuitBreaker;
   now: () => Date;
 }
 
@@ -91,11 +91,10 @@ export async function observe(
   // (role removed, consent withdrawn): an authorization failure seen with it is
   // proven once more with a fresh token before it is reported.
   let credentialKey = '';
-  const attempt = async (): Promise<{
-    observed: Observed;
-    cachedToken: boolean;
-    calledAzure?: boolean;
-  }> => {
+  // Circuits: the tenant's sign-in and the endpoint host (src/azure/circuit-breaker.ts).
+  const signIn = `Entra ID of tenant ${spec.tenantId}`;
+  const host = spec.endpoint.host;
+  const attempt = async (): Promise<{ observed: Observed; cachedToken: boolean }> => {
     // Credential: one instance per identity material and tenant, from the cache.
     let credential: Awaited<ReturnType<typeof buildCredential>>['credential'];
     try {
@@ -111,21 +110,21 @@ export async function observe(
       const observed = fail('TokenIssued', asFailure(error), { ...known, identity: identityFacts });
       return { observed: { ...observed, spec }, cachedToken: false };
     }
-    // A tenant that keeps failing is not called again until its cool-down is over.
-    const paused = deps.breaker?.admit(spec.tenantId);
-    if (paused) {
-      const observed = fail(paused.link, paused.failure, { ...known, identity: identityFacts });
-      return { observed: { ...observed, spec }, cachedToken: false };
-    }
     // Token: issued by the customer's tenant for the cloud's data-plane audience.
     let token: string;
     let cachedToken = false;
     let identityObserved: NonNullable<Observation['identity']>;
     try {
       const issued = await deps.tokens
-        .getToken(credentialKey, spec.endpoint.cloud.dataPlaneScope, credential)
+        .getToken(credentialKey, spec.endpoint.cloud.dataPlaneScope, credential, () => {
+          const paused = deps.breaker?.admit(signIn);
+          if (paused) throw new Paused(paused);
+        })
         .catch((error: unknown) => {
-          throw classifyTokenError(error, ctx);
+          if (error instanceof Paused) throw error;
+          const failure = classifyTokenError(error, ctx);
+          record(deps.breaker, signIn, 'TokenIssued', failure);
+          throw failure;
         });
       const claims = readClaims(issued.accessToken.token);
       checkClaims(claims, {
@@ -133,6 +132,7 @@ export async function observe(
         cloud: spec.endpoint.cloud,
         now: deps.now().getTime(),
       });
+      if (!issued.cached) deps.breaker?.succeeded(signIn);
       token = issued.accessToken.token;
       cachedToken = issued.cached;
       identityObserved = {
@@ -141,28 +141,39 @@ export async function observe(
         tokenExpiresAt: new Date(issued.accessToken.expiresOnTimestamp).toISOString(),
       };
     } catch (error) {
+      const { link, failure } =
+        error instanceof Paused
+          ? error.call
+          : { link: 'TokenIssued' as const, failure: asFailure(error) };
       return {
-        observed: {
-          ...fail('TokenIssued', asFailure(error), { ...known, identity: identityFacts }),
-          spec,
-        },
+        observed: { ...fail(link, failure, { ...known, identity: identityFacts }), spec },
         cachedToken,
-        calledAzure: true,
       };
     }
     const probeCtx = { ...ctx, objectId: identityObserved.objectId };
+    const paused = deps.breaker?.admit(host);
+    if (paused) {
+      return {
+        observed: {
+          ...fail(paused.link, paused.failure, { ...known, identity: identityObserved }),
+          spec,
+        },
+        cachedToken,
+      };
+    }
 
     // Endpoint: reachable over the platform's network, and accepting this token.
     try {
       await deps.dataPlane.probeEndpoint(spec.endpoint, spec.apiVersion, token, probeCtx);
     } catch (error) {
+      const failure = asFailure(error);
+      record(deps.breaker, host, 'EndpointReachable', failure);
       return {
         observed: {
-          ...fail('EndpointReachable', asFailure(error), { ...known, identity: identityObserved }),
+          ...fail('EndpointReachable', failure, { ...known, identity: identityObserved }),
           spec,
         },
         cachedToken,
-        calledAzure: true,
       };
     }
 
@@ -186,48 +197,46 @@ export async function observe(
         }
       }),
     );
+    // The host is in trouble only if every deployment met weather.
+    const failures = deployments.map((d) => d.probe.failure);
+    const weather = failures.every((f) => f?.transient) ? failures[0] : undefined;
+    if (weather) record(deps.breaker, host, 'DeploymentsReady', weather);
+    else deps.breaker?.succeeded(host);
     return {
       observed: {
         observation: { ...base, ...known, identity: identityObserved, deployments },
         spec,
       },
       cachedToken,
-      calledAzure: true,
     };
   };
-  const attemptAndRecord = async () => {
-    const result = await attempt();
-    if (result.calledAzure && deps.breaker)
-      recordTenantHealth(deps.breaker, spec.tenantId, result.observed.observation);
-    return result;
-  };
 
-  const first = await attemptAndRecord();
+  const first = await attempt();
   if (!first.cachedToken || !hasAuthorizationFailure(first.observed.observation))
     return first.observed;
   // A fresh token needs a fresh credential too: MSAL caches tokens inside each instance.
   deps.tokens.forget(credentialKey);
   deps.credentials.forget(credentialKey);
-  return (await attemptAndRecord()).observed;
+  return (await attempt()).observed;
 }
 
-// Weather counts against the tenant; any definitive answer from Azure, good or bad, proves it responsive.
-function recordTenantHealth(
-  breaker: TenantCircuitBreaker,
-  tenantId: string,
-  observation: Observation,
-): void {
-  const chain = observation.chainFailure;
-  if (chain) {
-    if (chain.failure.transient) breaker.failed(tenantId, chain.link, chain.failure);
-    else breaker.succeeded(tenantId);
-    return;
+class Paused extends Error {
+  readonly call: PausedCall;
+  constructor(call: PausedCall) {
+    super(call.failure.message);
+    this.call = call;
   }
-  const failures = observation.deployments.map((d) => d.probe.failure);
-  const first = failures[0];
-  if (first?.transient && failures.every((f) => f?.transient))
-    breaker.failed(tenantId, 'DeploymentsReady', first);
-  else breaker.succeeded(tenantId);
+}
+
+// Weather counts against a circuit; any definitive answer, good or bad, proves the target responsive.
+function record(
+  breaker: CircuitBreaker | undefined,
+  target: string,
+  link: ChainLink,
+  failure: ValidationFailure,
+): void {
+  if (failure.transient) breaker?.failed(target, link, failure);
+  else breaker?.succeeded(target);
 }
 
 const authorizationReasons = new Set(['RoleMissing', 'TokenRejected', 'TenantMismatch']);
