@@ -70,6 +70,7 @@ export class ResilientInformer<T extends KubernetesObject> {
         async () => {
           const result = await list();
           alive();
+          for (const item of result.items) trim(item);
           return result;
         },
         false,
@@ -227,6 +228,7 @@ class WatchWithSignsOfLife extends Watch {
       { ...queryParams, allowWatchBookmarks: true },
       (phase, object, raw) => {
         this.#alive();
+        trim(object as KubernetesObject);
         callback(phase, object, raw);
       },
       (err) => {
@@ -238,6 +240,12 @@ class WatchWithSignsOfLife extends Watch {
     if (!ended) this.#alive();
     return controller;
   }
+}
+
+// managedFields are often the largest part of an object and nothing here reads
+// them: dropping them on arrival is most of an informer's memory at scale.
+function trim(object: KubernetesObject | undefined): void {
+  if (object?.metadata?.managedFields) object.metadata.managedFields = undefined;
 }
 
 export function keyOf(object: KubernetesObject): string {

@@ -10,6 +10,7 @@ import {
   type KubernetesObject,
   type V1ConfigMap,
   type V1Namespace,
+  type V1Secret,
 } from '@kubernetes/client-node';
 import {
   fieldManager,
@@ -59,6 +60,7 @@ export class Manager {
     servicePrincipals: ResilientInformer<ServicePrincipal & KubernetesObject>;
     namespaces: ResilientInformer<V1Namespace>;
     configMaps: ResilientInformer<V1ConfigMap>;
+    secrets: ResilientInformer<V1Secret>;
   };
   readonly #reconciler: IntegrationReconciler;
   readonly #log: Logger;
@@ -76,7 +78,18 @@ export class Manager {
     const custom = kc.makeApiClient(CustomObjectsApi);
     const { group, version } = integrationResource;
     const staleAfterMs = config.INFORMER_STALE_AFTER;
+    const operatorNamespace = config.OPERATOR_NAMESPACE;
     this.#informers = {
+      // Credential material, read from the cache instead of a GET per reconcile;
+      // a rotated Secret wakes the integrations that use it.
+      secrets: new ResilientInformer(
+        'secrets',
+        kc,
+        `/api/v1/namespaces/${operatorNamespace}/secrets`,
+        () => core.listNamespacedSecret({ namespace: operatorNamespace }),
+        log,
+        { staleAfterMs },
+      ),
       integrations: new ResilientInformer(
         'integrations',
         kc,
@@ -146,7 +159,6 @@ export class Manager {
         throw error;
       }
     });
-    const operatorNamespace = config.OPERATOR_NAMESPACE;
     this.breaker = new CircuitBreaker({
       failureThreshold: config.TENANT_CIRCUIT_THRESHOLD,
       openMs: config.TENANT_CIRCUIT_OPEN,
@@ -169,15 +181,10 @@ export class Manager {
         servicePrincipals: () => this.#informers.servicePrincipals.list(),
         namespaceLabels: (name) => this.#informers.namespaces.get(name)?.metadata?.labels ?? {},
       },
+      // Reconciles run only while every cache is synced, so a Secret missing here is missing.
       readSecret: async (name, key) => {
-        try {
-          const secret = await core.readNamespacedSecret({ namespace: operatorNamespace, name });
-          const value = secret.data?.[key];
-          return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
-        } catch (error) {
-          if (error instanceof ApiException && error.code === 404) return undefined;
-          throw error;
-        }
+        const value = this.#informers.secrets.get(name, operatorNamespace)?.data?.[key];
+        return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
       },
       httpClient: this.#transport.httpClient,
       credentials: new CredentialCache(),
@@ -237,6 +244,14 @@ export class Manager {
             integrationsWhere((i) => i.metadata.namespace === ns.metadata?.name);
           }
         },
+      }),
+      this.#informers.secrets.start({
+        add: (secret) => this.#enqueueUsersOfSecret(secret),
+        update: (secret, old) => {
+          if (JSON.stringify(secret.data) !== JSON.stringify(old?.data))
+            this.#enqueueUsersOfSecret(secret);
+        },
+        delete: (secret) => this.#enqueueUsersOfSecret(secret),
       }),
       this.#informers.configMaps.start({
         // Someone edited or deleted what we publish: look again, and restore it.
@@ -335,6 +350,16 @@ export class Manager {
     return labels !== undefined && matchesSelector(this.#namespaceSelector, labels);
   }
 
+  #enqueueUsersOfSecret(secret: V1Secret): void {
+    const name = secret.metadata?.name;
+    const identities = this.#informers.servicePrincipals
+      .list()
+      .filter((sp) => secretNameOf(sp) === name);
+    for (const integration of this.#informers.integrations.list())
+      if (identities.some((sp) => usesIdentity(integration, sp)))
+        this.queue.add(keyOf(integration));
+  }
+
   #enqueueOwner(cm: V1ConfigMap): void {
     const owner = cm.metadata?.ownerReferences?.find((o) => o.kind === integrationResource.kind);
     if (owner && cm.metadata?.namespace) this.queue.add(`${cm.metadata.namespace}/${owner.name}`);
@@ -347,4 +372,10 @@ function usesIdentity(integration: Integration, sp: ServicePrincipal): boolean {
   return ref === undefined
     ? (sp.spec as { default?: boolean })?.default === true
     : ref === sp.metadata.name;
+}
+
+function secretNameOf(sp: ServicePrincipal): string | undefined {
+  const credential = (sp.spec as { credential?: Record<string, { secretRef?: { name?: string } }> })
+    ?.credential;
+  return credential?.clientSecret?.secretRef?.name ?? credential?.certificate?.secretRef?.name;
 }

@@ -112,4 +112,22 @@ describe('identities', { concurrency: true }, async () => {
     await apply(kc, integration(namespace, 'it', spec(name)));
     await waitForReason(kc, namespace, 'it', 'Ready');
   });
+
+  test('a rotated client secret is used at once, not at the next probe interval', async (t) => {
+    const name = `rotated-${operatorNamespace}`;
+    await createSecretIdentity(t, kc, operatorNamespace, { name, secret: 'revoked-secret-value' });
+    const namespace = await operator.namespace(t);
+    await apply(kc, integration(namespace, 'it', spec(name)));
+    await waitForReason(kc, namespace, 'it', 'InvalidClientSecret');
+    // A definitive failure is next checked in 5 minutes: only the Secret's watch can wake it.
+    await core.replaceNamespacedSecret({
+      namespace: operatorNamespace,
+      name: `${name}-credential`,
+      body: {
+        metadata: { name: `${name}-credential` },
+        stringData: { clientSecret: platform.clientSecret },
+      },
+    });
+    await waitForReason(kc, namespace, 'it', 'Ready', 10_000);
+  });
 });
