@@ -164,19 +164,35 @@ export function createAzureTransport(options: AzureTransportOptions = {}): Azure
       ? undefined
       : createSecureContext({ ca: [...getCACertificates('default'), ...options.extraCaPem] });
 
+  // TLS session resumption, as undici's own connector has: a resumed handshake skips
+  // the certificate exchange and verification, the dearest part of a new connection.
+  // Only sessions of handshakes verified for that very name and target are kept.
+  const sessions = new Map<string, Buffer>();
+  const maxSessions = 1_000;
   const openTls = (host: string, port: number, extra: object): TLSSocket => {
     const target = resolveConnectTo(rules, host, port);
     const verifiedName = host.replace(/^\[(.*)\]$/, '$1');
-    return connect({
+    const sessionKey = `${verifiedName}\0${port}\0${target.host}\0${target.port}`;
+    const session = sessions.get(sessionKey);
+    const socket = connect({
       ...extra,
       host: target.host,
       port: target.port,
       // SNI cannot carry an IP address; verification below still uses it.
       ...(isIP(verifiedName) === 0 ? { servername: verifiedName } : {}),
       ...(secureContext === undefined ? {} : { secureContext }),
+      ...(session === undefined ? {} : { session }),
       rejectUnauthorized: true,
       checkServerIdentity: (_dialed, cert) => checkServerIdentity(verifiedName, cert),
     });
+    socket.on('session', (ticket: Buffer) => {
+      if (!socket.authorized) return;
+      sessions.delete(sessionKey);
+      sessions.set(sessionKey, ticket);
+      if (sessions.size > maxSessions) sessions.delete(sessions.keys().next().value as string);
+    });
+    socket.once('error', () => sessions.delete(sessionKey));
+    return socket;
   };
 
   const agent = new HttpsAgent({ keepAlive: true });

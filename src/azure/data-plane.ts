@@ -56,6 +56,13 @@ export class DataPlaneClient {
       );
     }
     this.requests++;
+    // A timer cleared on completion: AbortSignal.timeout's outlives the request and
+    // fires later for every one, building a DOMException with a stack each time.
+    const aborter = new AbortController();
+    const timer = setTimeout(
+      () => aborter.abort(new DOMException('The operation timed out', 'TimeoutError')),
+      this.#timeoutMs,
+    );
     try {
       const response = await request(url, {
         method,
@@ -68,7 +75,7 @@ export class DataPlaneClient {
         body: body === undefined ? undefined : JSON.stringify(body),
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs,
-        signal: AbortSignal.timeout(this.#timeoutMs),
+        signal: aborter.signal,
       });
       const text = await response.body.text();
       this.#requests?.response('openai', response.statusCode);
@@ -89,6 +96,8 @@ export class DataPlaneClient {
           { cause: error },
         )
       );
+    } finally {
+      clearTimeout(timer);
     }
   }
 
