@@ -14,6 +14,7 @@ import {
 } from '@kubernetes/client-node';
 import {
   fieldManager,
+  finalizer,
   integrationResource,
   labels,
   servicePrincipalResource,
@@ -264,12 +265,14 @@ export class Manager {
     await this.#informers.integrations.start({
       add: enqueue,
       update: (i, old) => {
-        // Our own status writes come back as updates: only spec and lifecycle changes matter.
+        // Our own status and finalizer writes come back as updates: only spec and
+        // lifecycle changes matter, and someone removing our finalizer.
         if (
           !old ||
           i.metadata.generation !== old.metadata.generation ||
           i.metadata.deletionTimestamp !== old.metadata.deletionTimestamp ||
-          JSON.stringify(i.metadata.finalizers) !== JSON.stringify(old.metadata.finalizers)
+          (old.metadata.finalizers?.includes(finalizer) &&
+            !i.metadata.finalizers?.includes(finalizer))
         ) {
           enqueue(i);
         }

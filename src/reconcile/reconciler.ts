@@ -41,7 +41,7 @@ export class IntegrationReconciler {
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
     const deps = this.#deps;
     const log = deps.log.child({ namespace, name, reconcileId: randomUUID().slice(0, 8) });
-    const integration = deps.getIntegration(namespace, name);
+    let integration = deps.getIntegration(namespace, name);
     if (!integration) return {};
 
     if (integration.metadata.deletionTimestamp) {
@@ -49,12 +49,13 @@ export class IntegrationReconciler {
       return {};
     }
     if (!integration.metadata.finalizers?.includes(finalizer)) {
-      // The update event of this patch brings the object back with the finalizer.
-      await this.#patchFinalizers(integration, [
+      // Carry on with the patched object: a second pass would only cost a queue round trip.
+      const patched = await this.#patchFinalizers(integration, [
         ...(integration.metadata.finalizers ?? []),
         finalizer,
       ]);
-      return {};
+      if (!patched) return {};
+      integration = patched;
     }
     if ((integration.spec as { suspend?: unknown })?.suspend === true) {
       log.debug('Suspended, skipping validation');
@@ -121,10 +122,14 @@ export class IntegrationReconciler {
     log.info({ configMapName }, 'Cleaned up after deletion');
   }
 
-  async #patchFinalizers(integration: Integration, finalizers: string[]): Promise<void> {
+  /** The patched object, or undefined when it is gone. */
+  async #patchFinalizers(
+    integration: Integration,
+    finalizers: string[],
+  ): Promise<Integration | undefined> {
     const { namespace, name, resourceVersion } = integration.metadata;
     try {
-      await this.#deps.customObjects.patchNamespacedCustomObject(
+      return (await this.#deps.customObjects.patchNamespacedCustomObject(
         {
           group: integrationResource.group,
           version: integrationResource.version,
@@ -135,9 +140,9 @@ export class IntegrationReconciler {
           body: { metadata: { finalizers, resourceVersion } },
         },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
+      )) as Integration;
     } catch (error) {
-      if (error instanceof ApiException && error.code === 404) return;
+      if (error instanceof ApiException && error.code === 404) return undefined;
       throw error;
     }
   }

@@ -39,6 +39,9 @@ export function createEmulatorServer(options: EmulatorServerOptions): EmulatorSe
   // Raw TCP sockets by remote address, so a reset can send a real RST.
   const rawSockets = new Map<string, Socket>();
   const server: Server = createServer({ cert: options.certPem, key: options.keyPem });
+  // Azure's front ends keep an idle connection for minutes; Node's default is 5 s,
+  // which would make every client open a new TLS connection at almost every request.
+  server.keepAliveTimeout = 120_000;
   server.on('connection', (socket: Socket) => {
     const key = socketKey(socket);
     rawSockets.set(key, socket);

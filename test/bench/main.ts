@@ -21,7 +21,10 @@ import {
   servicePrincipalResource,
 } from '../../src/api/group.ts';
 import type { Integration } from '../../src/api/integration.ts';
+import { clouds } from '../../src/azure/clouds.ts';
 import { shareConnections } from '../../src/kube/shared-connections.ts';
+import { buildPublication } from '../../src/publish/configmap.ts';
+import { nextStatus, type Observation, plan } from '../../src/reconcile/evaluate.ts';
 import { startAzureEmulator } from '../azure-emulator/index.ts';
 import {
   chatDeployment,
@@ -146,6 +149,55 @@ function integrationBody(i: number, namespace: string) {
 
 const namespaceOf = (i: number) => `bench-${i % benchNamespaces}`;
 
+/**
+ * What the operator writes for a Ready integration, from its own pure functions:
+ * the floor must send the same bytes, not smaller stand-ins.
+ */
+function operatorPayloads(
+  body: ReturnType<typeof integrationBody>,
+  namespace: string,
+  uid: string,
+) {
+  const observation: Observation = {
+    generation: 1,
+    now: new Date(),
+    cloud: 'AzurePublicCloud',
+    identity: {
+      name: 'platform',
+      clientId: platform.appId,
+      objectId: '00000000-0000-4000-8000-000000000000',
+      tokenExpiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+    },
+    deployments: deploymentNames.map((name) => ({
+      name,
+      probe: { ready: true, capability: 'chat' as const, model: name, latencyMs: 150 },
+    })),
+    declaredDeployments: [...deploymentNames],
+    intervalMs: intervalSeconds * 1000,
+  };
+  const decided = plan(observation, undefined, {
+    transientFailureThreshold: 3,
+    retryBaseMs: 2_000,
+  });
+  const deployments = decided.publish.action === 'apply' ? decided.publish.deployments : [];
+  const publication = buildPublication({
+    integration: { name: body.metadata.name, namespace, uid },
+    configMapName: `${body.metadata.name}-azure-openai`,
+    endpointUrl: body.spec.endpoint,
+    tenantId: body.spec.tenantId,
+    clientId: platform.appId,
+    cloud: clouds.AzurePublicCloud,
+    apiVersion: '2024-10-21',
+    defaultDeployment: undefined,
+    deployments,
+  });
+  const { status, events } = nextStatus(observation, undefined, decided, {
+    state: 'published',
+    publication,
+  });
+  return { status, configMap: publication.configMap, events };
+}
+
 /** The floor: a bare client making the writes the operator makes for a Ready integration. */
 async function measureFloor(kubeConfig: KubeConfig): Promise<number> {
   // The floor gets the same keep-alive connections as the operator: a fair bare client.
@@ -166,7 +218,8 @@ async function measureFloor(kubeConfig: KubeConfig): Promise<number> {
         namespace: 'floor',
         body,
       })) as Integration;
-      // Finalizer, status, ConfigMap, and the two Events (Published, Ready): the operator's writes.
+      const payloads = operatorPayloads(body, 'floor', created.metadata.uid);
+      // Finalizer, status, ConfigMap, and the Events (Published, Ready): the operator's writes.
       await custom.patchNamespacedCustomObject(
         {
           ...integrationResource,
@@ -187,7 +240,7 @@ async function measureFloor(kubeConfig: KubeConfig): Promise<number> {
             apiVersion: body.apiVersion,
             kind: body.kind,
             metadata: { name },
-            status: { observedGeneration: 1, deploymentsReady: `${K}/${K}` },
+            status: payloads.status,
           },
         },
         setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
@@ -198,40 +251,31 @@ async function measureFloor(kubeConfig: KubeConfig): Promise<number> {
           name: `${name}-azure-openai`,
           fieldManager,
           force: true,
-          body: {
-            apiVersion: 'v1',
-            kind: 'ConfigMap',
-            metadata: {
-              name: `${name}-azure-openai`,
-              ownerReferences: [
-                {
-                  apiVersion: body.apiVersion,
-                  kind: body.kind,
-                  name,
-                  uid: created.metadata.uid,
-                  controller: true,
-                },
-              ],
-            },
-            data: { AZURE_OPENAI_ENDPOINT: body.spec.endpoint },
-          },
+          body: payloads.configMap,
         },
         setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
       );
-      for (const reason of ['Published', 'Ready']) {
+      for (const event of payloads.events) {
         await core.createNamespacedEvent({
           namespace: 'floor',
           body: {
             metadata: { generateName: `${name}.` },
             involvedObject: {
+              apiVersion: body.apiVersion,
               kind: body.kind,
               name,
               namespace: 'floor',
               uid: created.metadata.uid,
             },
-            reason,
-            message: reason,
-            type: 'Normal',
+            reason: event.reason,
+            message: event.message,
+            type: event.type,
+            source: { component: fieldManager },
+            reportingComponent: `${integrationResource.group}/${fieldManager}`,
+            reportingInstance: 'floor',
+            firstTimestamp: new Date(),
+            lastTimestamp: new Date(),
+            count: 1,
           },
         });
       }
