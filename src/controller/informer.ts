@@ -30,6 +30,8 @@ export interface InformerOptions {
   /** The list must honour the selector too: client-node applies it to the watch only. */
   labelSelector?: string;
   staleAfterMs?: number;
+  /** Slims each object in place on arrival, before it is cached (managedFields are always dropped). */
+  slim?: (object: KubernetesObject) => void;
 }
 
 export class ResilientInformer<T extends KubernetesObject> {
@@ -59,6 +61,11 @@ export class ResilientInformer<T extends KubernetesObject> {
   ) {
     this.#log = log.child({ informer: name });
     this.#staleAfterMs = options.staleAfterMs ?? 5 * 60_000;
+    const slim = (object: KubernetesObject | undefined) => {
+      if (!object) return;
+      trim(object);
+      options.slim?.(object);
+    };
     this.#create = () => {
       let informer: ListWatch<T> | undefined;
       const alive = () => {
@@ -66,11 +73,11 @@ export class ResilientInformer<T extends KubernetesObject> {
       };
       informer = new ListWatch<T>(
         path,
-        new WatchWithSignsOfLife(kc, alive),
+        new WatchWithSignsOfLife(kc, alive, slim),
         async () => {
           const result = await list();
           alive();
-          for (const item of result.items) trim(item);
+          for (const item of result.items) slim(item);
           return result;
         },
         false,
@@ -210,10 +217,16 @@ export class ResilientInformer<T extends KubernetesObject> {
 // client-node's Watch, asking for bookmarks and reporting each watch the server accepted.
 class WatchWithSignsOfLife extends Watch {
   readonly #alive: () => void;
+  readonly #slim: (object: KubernetesObject | undefined) => void;
 
-  constructor(kc: KubeConfig, alive: () => void) {
+  constructor(
+    kc: KubeConfig,
+    alive: () => void,
+    slim: (object: KubernetesObject | undefined) => void,
+  ) {
     super(kc);
     this.#alive = alive;
+    this.#slim = slim;
   }
 
   override async watch(
@@ -228,7 +241,7 @@ class WatchWithSignsOfLife extends Watch {
       { ...queryParams, allowWatchBookmarks: true },
       (phase, object, raw) => {
         this.#alive();
-        trim(object as KubernetesObject);
+        this.#slim(object as KubernetesObject);
         callback(phase, object, raw);
       },
       (err) => {

@@ -37,7 +37,7 @@ import { shareConnections } from '../kube/shared-connections.ts';
 import { StatusWriter } from '../kube/status-writer.ts';
 import type { Logger } from '../log.ts';
 import { CounterVec, Histogram, type Labels } from '../metrics/registry.ts';
-import { ConfigMapPublisher } from '../publish/apply.ts';
+import { ConfigMapPublisher, type ObservedConfigMap, observeConfigMap } from '../publish/apply.ts';
 import { IntegrationReconciler } from '../reconcile/reconciler.ts';
 import { keyOf, ResilientInformer } from './informer.ts';
 import { LeaderElector } from './leader-election.ts';
@@ -60,7 +60,7 @@ export class Manager {
     integrations: ResilientInformer<Integration & KubernetesObject>;
     servicePrincipals: ResilientInformer<ServicePrincipal & KubernetesObject>;
     namespaces: ResilientInformer<V1Namespace>;
-    configMaps: ResilientInformer<V1ConfigMap>;
+    configMaps: ResilientInformer<V1ConfigMap & ObservedConfigMap>;
     secrets: ResilientInformer<V1Secret>;
   };
   readonly #reconciler: IntegrationReconciler;
@@ -134,7 +134,17 @@ export class Manager {
             labelSelector: `${labels.managedBy}=${fieldManager}`,
           }),
         log,
-        { labelSelector: `${labels.managedBy}=${fieldManager}`, staleAfterMs },
+        {
+          labelSelector: `${labels.managedBy}=${fieldManager}`,
+          staleAfterMs,
+          // A published document is kilobytes; its hash is all the operator compares.
+          slim: (cm) => {
+            const observed = observeConfigMap(cm as V1ConfigMap);
+            (cm as V1ConfigMap).data = undefined;
+            (cm as V1ConfigMap).binaryData = undefined;
+            (cm as ObservedConfigMap).dataHash = observed.dataHash;
+          },
+        },
       ),
     };
     this.#transport = createAzureTransport({
@@ -154,7 +164,7 @@ export class Manager {
       const cached = this.#informers.configMaps.get(name, namespace);
       if (cached) return cached;
       try {
-        return await core.readNamespacedConfigMap({ namespace, name });
+        return observeConfigMap(await core.readNamespacedConfigMap({ namespace, name }));
       } catch (error) {
         if (error instanceof ApiException && error.code === 404) return undefined;
         throw error;
@@ -257,7 +267,7 @@ export class Manager {
       this.#informers.configMaps.start({
         // Someone edited or deleted what we publish: look again, and restore it.
         update: (cm, old) => {
-          if (JSON.stringify(cm.data) !== JSON.stringify(old?.data)) this.#enqueueOwner(cm);
+          if (cm.dataHash !== old?.dataHash) this.#enqueueOwner(cm);
         },
         delete: (cm) => this.#enqueueOwner(cm),
       }),

@@ -6,12 +6,29 @@ import {
   PatchStrategy,
   setHeaderOptions,
   type V1ConfigMap,
+  type V1ObjectMeta,
 } from '@kubernetes/client-node';
 import { fieldManager } from '../api/group.ts';
 import type { PublishOutcome } from '../reconcile/evaluate.ts';
 import { hashData, isOwnedBy, type Publication } from './configmap.ts';
 
-export type ConfigMapReader = (namespace: string, name: string) => Promise<V1ConfigMap | undefined>;
+/**
+ * A ConfigMap as the operator keeps it: its metadata and the hash of its data. The
+ * data itself is dropped on arrival; comparing hashes is all that is ever done with it.
+ */
+export interface ObservedConfigMap {
+  metadata?: V1ObjectMeta;
+  dataHash?: string;
+}
+
+export function observeConfigMap(cm: V1ConfigMap): ObservedConfigMap {
+  return { metadata: cm.metadata, ...(cm.data ? { dataHash: hashData(cm.data) } : {}) };
+}
+
+export type ConfigMapReader = (
+  namespace: string,
+  name: string,
+) => Promise<ObservedConfigMap | undefined>;
 
 export class ConfigMapPublisher {
   readonly #core: CoreV1Api;
@@ -32,7 +49,7 @@ export class ConfigMapPublisher {
     if (existing && !isOwnedBy(existing, integrationUid))
       return conflict(namespace, publication.configMapName);
     // Hash what is there, not what the annotation claims: a hand edit must be undone.
-    if (existing?.data && hashData(existing.data) === publication.contentHash) {
+    if (existing?.dataHash === publication.contentHash) {
       return { state: 'published', publication };
     }
     try {

@@ -136,7 +136,10 @@ export function hashData(data: Record<string, string>): string {
   return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
 }
 
-export function isOwnedBy(configMap: V1ConfigMap, integrationUid: string): boolean {
+export function isOwnedBy(
+  configMap: { metadata?: V1ConfigMap['metadata'] },
+  integrationUid: string,
+): boolean {
   return (configMap.metadata?.ownerReferences ?? []).some(
     (o) => o.uid === integrationUid && o.kind === integrationResource.kind,
   );
