@@ -305,10 +305,11 @@ export class Manager {
       } finally {
         this.metrics.reconcileDuration.observe((performance.now() - started) / 1000);
       }
-      // Jitter spreads periodic re-validation so thousands of integrations do not probe in step.
+      // Jitter spreads periodic re-validation so thousands of integrations do not probe
+      // in step. Only later, never sooner: the delay may be a Retry-After.
       return result.requeueAfterMs === undefined
         ? undefined
-        : { requeueAfterMs: Math.round(result.requeueAfterMs * (0.9 + Math.random() * 0.2)) };
+        : { requeueAfterMs: Math.round(result.requeueAfterMs * (1 + Math.random() * 0.1)) };
     };
     // Every replica keeps its caches warm; only the leader works the queue.
     if (this.#elector) {
