@@ -66,3 +66,19 @@ test('a success closes the circuit; a trial that never reports lets another thro
   b.failed('t', 'TokenIssued', timeout);
   assert.equal(b.admit('t'), undefined, 'the count starts again from zero');
 });
+
+test('a Retry-After pauses the target at once, below the threshold, for as long as it says', () => {
+  const { b, advance } = breaker();
+  const throttled = new ValidationFailure('Throttled', 'contoso answered 429', {
+    retryAfterMs: 3_000,
+  });
+  b.failed('contoso', 'EndpointReachable', throttled);
+  const paused = b.admit('contoso');
+  assert.equal(paused?.failure.reason, 'Throttled');
+  assert.equal(paused?.failure.retryAfterMs, 3_000);
+  assert.match(paused?.failure.message ?? '', /paused for 3 s as its Retry-After asked/);
+  advance(3_000);
+  assert.equal(b.admit('contoso'), undefined, 'the trial after Retry-After');
+  b.succeeded('contoso');
+  assert.equal(b.admit('contoso'), undefined);
+});

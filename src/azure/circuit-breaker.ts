@@ -6,6 +6,10 @@
 // that need it fail fast with its last failure (no network call) until a
 // cool-down passes; then one trial goes through, and its result closes the
 // circuit or opens it for longer.
+//
+// A failure that carries Retry-After opens its circuit at once for that long:
+// whatever wakes an integration meanwhile (an edit, a rotated Secret), no call
+// reaches the target before Azure said it may.
 import { type ChainLink, ValidationFailure } from '../api/reasons.ts';
 
 export interface CircuitBreakerOptions {
@@ -27,6 +31,7 @@ interface Circuit {
   openUntil?: number;
   trialUntil?: number;
   coolDownMs: number;
+  retryAfter: boolean;
   last?: PausedCall;
 }
 
@@ -56,20 +61,34 @@ export class CircuitBreaker {
   }
 
   failed(target: string, link: ChainLink, failure: ValidationFailure): void {
-    const circuit = this.#circuits.get(target) ?? { failures: 0, openings: 0, coolDownMs: 0 };
+    const circuit = this.#circuits.get(target) ?? {
+      failures: 0,
+      openings: 0,
+      coolDownMs: 0,
+      retryAfter: false,
+    };
     this.#circuits.set(target, circuit);
     circuit.failures++;
     circuit.last = { link, failure };
+    const now = this.#options.now();
     const trialFailed = circuit.trialUntil !== undefined;
-    if (!trialFailed && circuit.failures < this.#options.failureThreshold) return;
+    if (!trialFailed && circuit.failures < this.#options.failureThreshold) {
+      if (failure.retryAfterMs) {
+        circuit.retryAfter = true;
+        circuit.coolDownMs = failure.retryAfterMs;
+        circuit.openUntil = Math.max(circuit.openUntil ?? 0, now + failure.retryAfterMs);
+      }
+      return;
+    }
     circuit.trialUntil = undefined;
     circuit.openings++;
     this.openings++;
-    circuit.coolDownMs = Math.min(
-      this.#options.openMs * 2 ** (circuit.openings - 1),
-      this.#options.maxOpenMs,
+    circuit.retryAfter = false;
+    circuit.coolDownMs = Math.max(
+      Math.min(this.#options.openMs * 2 ** (circuit.openings - 1), this.#options.maxOpenMs),
+      failure.retryAfterMs ?? 0,
     );
-    circuit.openUntil = this.#options.now() + circuit.coolDownMs;
+    circuit.openUntil = now + circuit.coolDownMs;
   }
 
   /** Targets whose calls are paused now, for the metrics. */
@@ -86,11 +105,15 @@ export class CircuitBreaker {
 // integration's status is not rewritten at every retry.
 function paused(target: string, circuit: Circuit, remainingMs: number): PausedCall {
   const { link, failure } = circuit.last as PausedCall;
+  const seconds = Math.round(circuit.coolDownMs / 1000);
+  const why = circuit.retryAfter
+    ? 'as its Retry-After asked'
+    : `after ${circuit.failures} consecutive failures`;
   return {
     link,
     failure: new ValidationFailure(
       failure.reason,
-      `${failure.message}; calls to ${target} are paused for ${Math.round(circuit.coolDownMs / 1000)} s after ${circuit.failures} consecutive failures`,
+      `${failure.message}; calls to ${target} are paused for ${seconds} s ${why}`,
       { retryAfterMs: remainingMs },
     ),
   };
