@@ -5,32 +5,27 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiException, CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
+import type { V1ConfigMap } from '@kubernetes/client-node';
 import { customers } from '../azure-emulator/sample-world.ts';
 import { sharedCluster, testNamespace } from '../support/cluster.ts';
 import {
   apply,
   condition,
+  copyHealthyResource,
   createSecretIdentity,
   getIntegration,
   integration,
+  readConfigMap as readOperatorConfigMap,
   startOperator,
   startSampleEmulator,
   waitFor,
 } from '../support/operator.ts';
 
 const kc = sharedCluster().kubeConfig();
-const core = kc.makeApiClient(CoreV1Api);
 const { healthy } = customers;
 
-async function readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
-  try {
-    return await core.readNamespacedConfigMap({ namespace, name });
-  } catch (error) {
-    if (error instanceof ApiException && error.code === 404) return undefined;
-    throw error;
-  }
-}
+const readConfigMap = (namespace: string, name: string) =>
+  readOperatorConfigMap(kc, namespace, name);
 
 const published = (cm: V1ConfigMap | undefined) => cm?.data?.AZURE_OPENAI_DEPLOYMENTS;
 
@@ -54,14 +49,7 @@ describe('Azure faults', { concurrency: true }, async () => {
   });
 
   // Each test has resources of its own in the healthy customer's tenant, so its faults touch no other test.
-  const copyOfHealthy = (name: string) => {
-    emulator.updateWorld((world) => {
-      const original = world.resources.find((r) => r.name === healthy.resource);
-      assert.ok(original);
-      world.resources.push({ ...structuredClone(original), name });
-    });
-    return name;
-  };
+  const copyOfHealthy = (name: string) => copyHealthyResource(emulator, name);
   // Tests run side by side: each adds and removes only the faults of its own resources.
   type Fault = Parameters<typeof emulator.setFaults>[0][number];
   const addFaults = (...faults: Fault[]) =>

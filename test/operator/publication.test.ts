@@ -5,12 +5,7 @@ import { execFile } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import {
-  ApiException,
-  CoreV1Api,
-  CustomObjectsApi,
-  type V1ConfigMap,
-} from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type V1ConfigMap } from '@kubernetes/client-node';
 import { annotations, finalizer, integrationResource } from '../../src/api/group.ts';
 import { documentKey, hashData, publishedDocumentSchema } from '../../src/publish/configmap.ts';
 import { customers, platform } from '../azure-emulator/sample-world.ts';
@@ -19,9 +14,11 @@ import { sharedCluster, testNamespace } from '../support/cluster.ts';
 import {
   apply,
   condition,
+  copyHealthyResource,
   createSecretIdentity,
   getIntegration,
   integration,
+  readConfigMap as readOperatorConfigMap,
   startOperator,
   startSampleEmulator,
   waitFor,
@@ -34,14 +31,8 @@ const custom = kc.makeApiClient(CustomObjectsApi);
 const { healthy } = customers;
 const run = promisify(execFile);
 
-async function readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
-  try {
-    return await core.readNamespacedConfigMap({ namespace, name });
-  } catch (error) {
-    if (error instanceof ApiException && error.code === 404) return undefined;
-    throw error;
-  }
-}
+const readConfigMap = (namespace: string, name: string) =>
+  readOperatorConfigMap(kc, namespace, name);
 
 const publishedDeployments = (cm: V1ConfigMap | undefined) =>
   cm?.data?.AZURE_OPENAI_DEPLOYMENTS?.split(',');
@@ -64,16 +55,7 @@ describe('publication', { concurrency: true }, async () => {
   let copies = 0;
   const healthyCopy = (roles = true) => {
     const name = `copy${++copies}-openai`;
-    emulator.updateWorld((world) => {
-      const original = world.resources.find((r) => r.name === healthy.resource);
-      assert.ok(original);
-      world.resources.push({
-        ...structuredClone(original),
-        name,
-        ...(roles ? {} : { roleAssignments: [] }),
-      });
-    });
-    return name;
+    return copyHealthyResource(emulator, name, roles ? {} : { roleAssignments: [] });
   };
   const specFor = (
     resource: string,

@@ -4,12 +4,14 @@
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  ApiException,
   CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
   PatchStrategy,
+  type V1ConfigMap,
 } from '@kubernetes/client-node';
 import { integrationResource, servicePrincipalResource } from '../../src/api/group.ts';
 import type { Integration } from '../../src/api/integration.ts';
@@ -17,7 +19,12 @@ import { loadConfig } from '../../src/config.ts';
 import { Manager } from '../../src/controller/manager.ts';
 import { createLogger } from '../../src/log.ts';
 import { type AzureEmulator, startAzureEmulator } from '../azure-emulator/index.ts';
-import { createSampleCredentials, platform, sampleWorld } from '../azure-emulator/sample-world.ts';
+import {
+  createSampleCredentials,
+  customers,
+  platform,
+  sampleWorld,
+} from '../azure-emulator/sample-world.ts';
 import type { WorldInput } from '../azure-emulator/world.ts';
 import { type Scope, sharedCluster, testNamespace } from './cluster.ts';
 
@@ -229,4 +236,34 @@ export async function waitForReason(
       `${(error as Error).message}; last status: ${JSON.stringify(last?.status?.conditions)}`,
     );
   }
+}
+
+export async function readConfigMap(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+): Promise<V1ConfigMap | undefined> {
+  try {
+    return await kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ namespace, name });
+  } catch (error) {
+    if (error instanceof ApiException && error.code === 404) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * A resource of its own for a test, copied from the healthy customer's, so that
+ * changing its world (faults, roles, deployments) touches no other test.
+ */
+export function copyHealthyResource(
+  emulator: AzureEmulator,
+  name: string,
+  overrides: { roleAssignments?: [] } = {},
+): string {
+  emulator.updateWorld((world) => {
+    const original = world.resources.find((r) => r.name === customers.healthy.resource);
+    if (!original) throw new Error('the sample world has no healthy resource');
+    world.resources.push({ ...structuredClone(original), name, ...overrides });
+  });
+  return name;
 }
