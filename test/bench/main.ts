@@ -353,7 +353,8 @@ async function main() {
         CONCURRENCY: String(C),
         WATCH_NAMESPACE_SELECTOR: 'bench=true',
         LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
-        ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
+        // deploy/deployment.yaml's heap cap, unless an experiment asks for other flags.
+        NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? '--max-old-space-size=256',
         MIN_PROBE_INTERVAL: '1s',
       },
     });
