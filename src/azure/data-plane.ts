@@ -27,7 +27,6 @@ export class DataPlaneClient {
   readonly #dispatcher: Dispatcher;
   readonly #timeoutMs: number;
   readonly #requests: AzureRequestCounter | undefined;
-  requests = 0;
 
   constructor(dispatcher: Dispatcher, timeoutMs: number, requests?: AzureRequestCounter) {
     this.#dispatcher = dispatcher;
@@ -55,7 +54,6 @@ export class DataPlaneClient {
         `Refusing to send a token to ${url.host}: not an Azure OpenAI host of ${endpoint.cloud.name}`,
       );
     }
-    this.requests++;
     // A timer cleared on completion: AbortSignal.timeout's outlives the request and
     // fires later for every one, building a DOMException with a stack each time.
     const aborter = new AbortController();

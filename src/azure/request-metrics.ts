@@ -20,6 +20,14 @@ export class AzureRequestCounter {
     this.counts.inc({ service, outcome: outcomeOfStatus(status) });
   }
 
+  /** Every request sent to one service, whatever its outcome. */
+  total(service: AzureService): number {
+    let sum = 0;
+    for (const { labels, value } of this.counts.samples())
+      if (labels.service === service) sum += value;
+    return sum;
+  }
+
   failure(service: AzureService, error: unknown): void {
     const reason = classifyNetworkError(error, '')?.reason;
     this.counts.inc({ service, outcome: reason === 'Timeout' ? 'timeout' : 'network_error' });

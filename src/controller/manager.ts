@@ -235,24 +235,23 @@ export class Manager {
 
   async start(): Promise<void> {
     const enqueue = (o: KubernetesObject) => this.queue.add(keyOf(o));
-    const integrationsWhere = (match: (i: Integration) => boolean) => {
-      for (const integration of this.#informers.integrations.list())
-        if (match(integration)) enqueue(integration);
-    };
     await Promise.all([
       this.#informers.servicePrincipals.start({
-        add: (sp) => integrationsWhere((i) => usesIdentity(i, sp)),
+        add: (sp) => this.#enqueueIntegrationsWhere((i) => usesIdentity(i, sp)),
         update: (sp, old) => {
           if (sp.metadata.generation !== old?.metadata.generation)
-            integrationsWhere((i) => usesIdentity(i, sp) || (old ? usesIdentity(i, old) : false));
+            this.#enqueueIntegrationsWhere(
+              (i) => usesIdentity(i, sp) || (old ? usesIdentity(i, old) : false),
+            );
         },
-        delete: (sp) => integrationsWhere((i) => usesIdentity(i, sp)),
+        delete: (sp) => this.#enqueueIntegrationsWhere((i) => usesIdentity(i, sp)),
       }),
       this.#informers.namespaces.start({
-        add: (ns) => integrationsWhere((i) => i.metadata.namespace === ns.metadata?.name),
+        add: (ns) =>
+          this.#enqueueIntegrationsWhere((i) => i.metadata.namespace === ns.metadata?.name),
         update: (ns, old) => {
           if (JSON.stringify(ns.metadata?.labels) !== JSON.stringify(old?.metadata?.labels)) {
-            integrationsWhere((i) => i.metadata.namespace === ns.metadata?.name);
+            this.#enqueueIntegrationsWhere((i) => i.metadata.namespace === ns.metadata?.name);
           }
         },
       }),
@@ -364,14 +363,17 @@ export class Manager {
     return labels !== undefined && matchesSelector(this.#namespaceSelector, labels);
   }
 
+  #enqueueIntegrationsWhere(match: (integration: Integration) => boolean): void {
+    for (const integration of this.#informers.integrations.list())
+      if (match(integration)) this.queue.add(keyOf(integration));
+  }
+
   #enqueueUsersOfSecret(secret: V1Secret): void {
     const name = secret.metadata?.name;
     const identities = this.#informers.servicePrincipals
       .list()
       .filter((sp) => secretNameOf(sp) === name);
-    for (const integration of this.#informers.integrations.list())
-      if (identities.some((sp) => usesIdentity(integration, sp)))
-        this.queue.add(keyOf(integration));
+    this.#enqueueIntegrationsWhere((i) => identities.some((sp) => usesIdentity(i, sp)));
   }
 
   #enqueueOwner(cm: V1ConfigMap): void {

@@ -70,7 +70,7 @@ export function renderMetrics(manager: Manager): string {
       'aoai_operator_data_plane_requests_total',
       'counter',
       'Requests sent to Azure OpenAI endpoints.',
-      manager.dataPlane.requests,
+      metrics.azureRequests.total('openai'),
     )
     .scalar(
       'aoai_operator_status_writes_total',
