@@ -52,6 +52,8 @@ test('SIGKILLed at random points of a rollout, the operator converges and never 
       kubeConfig: identity.kubeConfig,
       operatorNamespace,
       emulator,
+      // The bundle the image ships, not the TypeScript sources.
+      entry: 'dist',
       env: {
         POD_NAME: `replica-${index}`,
         WATCH_NAMESPACE_SELECTOR: `crash=${operatorNamespace}`,

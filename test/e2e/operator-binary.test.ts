@@ -3,6 +3,7 @@
 // integration reconciled, and a clean exit on SIGTERM.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { customers, platform } from '../azure-emulator/sample-world.ts';
 import { sharedCluster, testNamespace } from '../support/cluster.ts';
 import {
@@ -27,6 +28,8 @@ test('the operator binary serves probes and metrics, reconciles, and stops on SI
     operatorNamespace,
     emulator,
     env: { WATCH_NAMESPACE_SELECTOR: `e2e=${operatorNamespace}` },
+    // The bundle the image ships, not the TypeScript sources.
+    entry: 'dist',
   });
   t.after(() => operator.child.kill('SIGKILL'));
   await operator.waitReady();
@@ -44,7 +47,13 @@ test('the operator binary serves probes and metrics, reconciles, and stops on SI
     }),
   );
   await waitForReason(admin, namespace, 'contoso', 'Ready');
-  const metrics = (await operator.get('/metrics')).body;
+  // The status lands before the reconcile ends (its Events come after), so wait for
+  // the reconcile to be counted before reading the rest.
+  let metrics = '';
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(50)) {
+    metrics = (await operator.get('/metrics')).body;
+    if (/^aoai_operator_reconciles_in_flight 0$/m.test(metrics)) break;
+  }
   assert.match(metrics, /^aoai_operator_token_requests_total 1$/m);
   assert.match(metrics, /^aoai_operator_status_writes_total [1-9]/m);
   assert.match(metrics, /^aoai_operator_leader 1$/m);

@@ -1,7 +1,7 @@
 // The operator binary (`node src/main.ts`) as a child process, the way `npm start`
 // runs it: for end-to-end tests and the demo.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,9 +37,10 @@ export async function spawnOperator(options: {
   writeFileSync(kubeconfigPath, options.kubeConfig.exportConfig(), { mode: 0o600 });
   const logPath = join(dir, 'operator.log');
   const port = await freePort();
-  // `dist` runs the compiled JavaScript the image ships (no type stripping at run time).
+  // `dist` runs the bundle the image ships (`npm run build`; `npm test` builds it first).
   const entry =
     options.entry === 'dist' ? join(repo, 'dist', 'main.js') : join(repo, 'src', 'main.ts');
+  if (!existsSync(entry)) throw new Error(`${entry} does not exist: run \`npm run build\``);
   // The image's flags (Dockerfile ENTRYPOINT), so figures measured here hold for it.
   const child = spawn(process.execPath, ['--max-semi-space-size=16', entry], {
     env: {
