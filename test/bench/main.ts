@@ -4,7 +4,7 @@
 //   --integrations N (1000)  --tenants M (100)  --deployments K (3)
 //   --token-latency ms (80)  --probe-latency ms (150)  --edits E (100)
 //   --concurrency C (operator CONCURRENCY, 64)  --interval s (30)  --json
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -300,6 +300,43 @@ function processStats(pid: number) {
   return { peakRssMb, cpuSeconds: ticks / 100 };
 }
 
+type CpuSeconds = { apiServer: number; etcd: number; operator: number; benchAndEmulator: number };
+
+// Where the machine's two cores went: CPU seconds so far of each process of the run.
+// The control plane's processes are those whose command names its directory.
+function cpuByProcess(controlPlaneDir: string, operatorPid: number | undefined): CpuSeconds {
+  const ticksOf = (pid: string) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(stat[11] ?? 0) + Number(stat[12] ?? 0)) / 100;
+  };
+  const own = process.cpuUsage();
+  const seconds: CpuSeconds = {
+    apiServer: 0,
+    etcd: 0,
+    operator: operatorPid === undefined ? 0 : ticksOf(String(operatorPid)),
+    benchAndEmulator: (own.user + own.system) / 1e6,
+  };
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (!argv.some((a) => a.includes(controlPlaneDir))) continue;
+      if (argv[0]?.endsWith('/kube-apiserver')) seconds.apiServer += ticksOf(pid);
+      else if (argv[0]?.endsWith('/etcd')) seconds.etcd += ticksOf(pid);
+    } catch {
+      // The process ended while we read it.
+    }
+  }
+  return seconds;
+}
+
+const cpuSince = (before: CpuSeconds, after: CpuSeconds): CpuSeconds => ({
+  apiServer: round(after.apiServer - before.apiServer),
+  etcd: round(after.etcd - before.etcd),
+  operator: round(after.operator - before.operator),
+  benchAndEmulator: round(after.benchAndEmulator - before.benchAndEmulator),
+});
+
 async function main() {
   note(
     `Benchmark: ${N} integrations, ${M} tenants, ${K} deployments each; latency token ${args['token-latency']} ms, probe ${args['probe-latency']} ms; operator concurrency ${C}`,
@@ -315,7 +352,9 @@ async function main() {
     await controlPlane.stop().catch(() => {});
   };
   try {
-    const admin = controlPlane.kubeConfig();
+    // Keep-alive connections, as the operator and the floor have: a new TLS handshake
+    // per create would load the API server under test for the bench's own sake.
+    const admin = shareConnections(controlPlane.kubeConfig());
     const core = admin.makeApiClient(CoreV1Api);
     const custom = admin.makeApiClient(CustomObjectsApi);
 
@@ -348,7 +387,7 @@ async function main() {
       kubeConfig: identity.kubeConfig,
       operatorNamespace,
       emulator,
-      entry: 'dist',
+      entry: (process.env.BENCH_ENTRY as 'src' | undefined) ?? 'dist',
       env: {
         CONCURRENCY: String(C),
         WATCH_NAMESPACE_SELECTOR: 'bench=true',
@@ -385,6 +424,7 @@ async function main() {
     await watchReady();
     const indexes = Array.from({ length: N }, (_, i) => i);
     const applyStartedAt = Date.now();
+    const cpuAtApply = cpuByProcess(controlPlane.dir, pid);
     await pool(indexes, C, async (i) => {
       await custom.createNamespacedCustomObject({
         ...integrationResource,
@@ -398,6 +438,7 @@ async function main() {
       await sleep(250);
     }
     progress('apply to all Ready', readyTimes.size, N);
+    const cpuToReady = cpuSince(cpuAtApply, cpuByProcess(controlPlane.dir, pid));
     watching = false;
     watchAbort?.abort();
     const timeToReadySeconds = (Math.max(...readyTimes.values()) - applyStartedAt) / 1000;
@@ -493,8 +534,12 @@ async function main() {
     // not fill the operator's caches, and each run finds the other's objects stored.
     // It varies more than the operator from run to run, so its median is used.
     const floorRunsSeconds: number[] = [];
-    for (let run = 0; run < Number(args['floor-runs']); run++)
+    const floorCpu: CpuSeconds[] = [];
+    for (let run = 0; run < Number(args['floor-runs']); run++) {
+      const before = cpuByProcess(controlPlane.dir, undefined);
       floorRunsSeconds.push(round(await measureFloor(admin, `floor-${run}`)));
+      floorCpu.push(cpuSince(before, cpuByProcess(controlPlane.dir, undefined)));
+    }
     const floorSeconds = percentile(floorRunsSeconds, 50);
 
     const result = {
@@ -519,6 +564,10 @@ async function main() {
       reactionP99Ms: Math.round(percentile(reactions, 99)),
       peakRssMb: Math.round(peakRssMb),
       cpuSeconds: round(cpuSeconds),
+      // CPU seconds per process from the first create to the last Ready, and in the
+      // floor run of median duration.
+      cpuToReady,
+      floorCpu: floorCpu[floorRunsSeconds.indexOf(floorSeconds)],
       tokenLatencyMs: Number(args['token-latency']),
       probeLatencyMs: Number(args['probe-latency']),
     };
@@ -540,6 +589,8 @@ async function main() {
           `${result.reactionP50Ms} / ${result.reactionP99Ms} ms`,
         ],
         ['operator peak RSS / CPU', `${result.peakRssMb} MB / ${result.cpuSeconds} s`],
+        ['CPU s to Ready: operator / API server / etcd / bench+emulator', cpuRow(cpuToReady)],
+        ['CPU s in the floor: API server / etcd / bench', cpuRow(result.floorCpu, false)],
       ];
       const width = Math.max(...rows.map(([k]) => k.length));
       for (const [k, v] of rows) process.stdout.write(`${k.padEnd(width)}  ${v}\n`);
@@ -550,6 +601,13 @@ async function main() {
 }
 
 const round = (n: number) => Math.round(n * 100) / 100;
+
+const cpuRow = (cpu: CpuSeconds | undefined, withOperator = true) =>
+  cpu === undefined
+    ? '-'
+    : [...(withOperator ? [cpu.operator] : []), cpu.apiServer, cpu.etcd, cpu.benchAndEmulator].join(
+        ' / ',
+      );
 
 await main();
 process.exit(0);
