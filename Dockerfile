@@ -9,6 +9,7 @@ FROM node:24.21.0-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY build.ts ./
 COPY src ./src
 RUN npm run build
 
