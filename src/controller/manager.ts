@@ -137,12 +137,23 @@ export class Manager {
         {
           labelSelector: `${labels.managedBy}=${fieldManager}`,
           staleAfterMs,
-          // A published document is kilobytes; its hash is all the operator compares.
+          // Thousands are cached: keep what ownership, the owner's key and a content
+          // comparison need. A published document is kilobytes; its hash is enough.
           slim: (cm) => {
             const observed = observeConfigMap(cm as V1ConfigMap);
             (cm as V1ConfigMap).data = undefined;
             (cm as V1ConfigMap).binaryData = undefined;
             (cm as ObservedConfigMap).dataHash = observed.dataHash;
+            const { name, namespace, uid, resourceVersion, ownerReferences } = cm.metadata ?? {};
+            cm.metadata = {
+              name,
+              namespace,
+              uid,
+              resourceVersion,
+              ownerReferences: ownerReferences
+                ?.filter((o) => o.kind === integrationResource.kind)
+                .map(({ apiVersion, kind, name, uid }) => ({ apiVersion, kind, name, uid })),
+            };
           },
         },
       ),
