@@ -42,7 +42,12 @@ export async function spawnOperator(options: {
     options.entry === 'dist' ? join(repo, 'dist', 'main.js') : join(repo, 'src', 'main.ts');
   if (!existsSync(entry)) throw new Error(`${entry} does not exist: run \`npm run build\``);
   // The image's flags (Dockerfile ENTRYPOINT), so figures measured here hold for it.
-  const child = spawn(process.execPath, ['--max-semi-space-size=16', entry], {
+  // A flag on the command line beats NODE_OPTIONS, so an experiment that sets the
+  // semi-space there must not get the image's too.
+  const imageFlags = options.env?.NODE_OPTIONS?.includes('--max-semi-space-size')
+    ? []
+    : ['--max-semi-space-size=16'];
+  const child = spawn(process.execPath, [...imageFlags, entry], {
     env: {
       PATH: process.env.PATH,
       KUBECONFIG: kubeconfigPath,
