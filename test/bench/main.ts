@@ -3,7 +3,10 @@
 // --json one JSON line), and docs/BENCHMARKS.md records the figures.
 //   --integrations N (1000)  --tenants M (100)  --deployments K (3)
 //   --token-latency ms (80)  --probe-latency ms (150)  --edits E (100)
-//   --concurrency C (operator CONCURRENCY, 64)  --interval s (30)  --json
+//   --concurrency C (operator CONCURRENCY, 64)  --interval s (30)  --floor-runs R (3)  --json
+// For experiments: BENCH_NODE_OPTIONS (the operator's, default the Deployment's heap
+// cap), BENCH_ENTRY=src (the TypeScript sources: readable profiles), BENCH_LOG_LEVEL,
+// BENCH_SHOW_MEMORY=1 (the operator's memory metrics at the end).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
