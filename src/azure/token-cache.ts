@@ -5,6 +5,13 @@ import type { AccessToken, TokenCredential } from '@azure/identity';
 /** Matches @azure/identity: a token within five minutes of expiry counts as expired. */
 const refreshMarginMs = 5 * 60_000;
 
+export interface TokenRequestHooks {
+  /** Runs before a request would go out; it throws to refuse it (an open circuit). */
+  beforeRequest?: () => void;
+  /** Runs once per failed request, for the call that sent it, not for the calls that shared it. */
+  onFailure?: (error: unknown) => void;
+}
+
 export class TokenCache {
   readonly #tokens = new Map<string, AccessToken>();
   readonly #inFlight = new Map<string, Promise<AccessToken>>();
@@ -24,8 +31,7 @@ export class TokenCache {
     key: string,
     scope: string,
     credential: TokenCredential,
-    /** Runs before a request would go out; it throws to refuse it (an open circuit). */
-    beforeRequest: () => void = () => {},
+    hooks: TokenRequestHooks = {},
   ): Promise<{ accessToken: AccessToken; cached: boolean }> {
     const cacheKey = `${key}\0${scope}`;
     const cached = this.#tokens.get(cacheKey);
@@ -38,7 +44,7 @@ export class TokenCache {
       this.hits++;
       return { accessToken: await pending, cached: false };
     }
-    beforeRequest();
+    hooks.beforeRequest?.();
     this.misses++;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -62,7 +68,12 @@ export class TokenCache {
         this.#inFlight.delete(cacheKey);
       });
     this.#inFlight.set(cacheKey, request);
-    return { accessToken: await request, cached: false };
+    try {
+      return { accessToken: await request, cached: false };
+    } catch (error) {
+      hooks.onFailure?.(error);
+      throw error;
+    }
   }
 
   /** Forgets the tokens of a credential, e.g. when Azure rejected them. */

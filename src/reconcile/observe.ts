@@ -116,15 +116,19 @@ export async function observe(
     let identityObserved: NonNullable<Observation['identity']>;
     try {
       const issued = await deps.tokens
-        .getToken(credentialKey, spec.endpoint.cloud.dataPlaneScope, credential, () => {
-          const paused = deps.breaker?.admit(signIn);
-          if (paused) throw new Paused(paused);
+        .getToken(credentialKey, spec.endpoint.cloud.dataPlaneScope, credential, {
+          beforeRequest: () => {
+            const paused = deps.breaker?.admit(signIn);
+            if (paused) throw new Paused(paused);
+          },
+          // Once per request: the integrations that shared it must not each count
+          // its failure, or one hung request would open the tenant's circuit.
+          onFailure: (error) =>
+            record(deps.breaker, signIn, 'TokenIssued', classifyTokenError(error, ctx)),
         })
         .catch((error: unknown) => {
           if (error instanceof Paused) throw error;
-          const failure = classifyTokenError(error, ctx);
-          record(deps.breaker, signIn, 'TokenIssued', failure);
-          throw failure;
+          throw classifyTokenError(error, ctx);
         });
       const claims = readClaims(issued.accessToken.token);
       checkClaims(claims, {
