@@ -46,7 +46,7 @@ export async function spawnOperator(options: {
   // semi-space there must not get the image's too.
   const imageFlags = options.env?.NODE_OPTIONS?.includes('--max-semi-space-size')
     ? []
-    : ['--max-semi-space-size=16'];
+    : ['--max-semi-space-size=8'];
   const child = spawn(process.execPath, [...imageFlags, entry], {
     env: {
       PATH: process.env.PATH,
