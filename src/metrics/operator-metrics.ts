@@ -1,12 +1,14 @@
 // `/metrics`: the operator's counters in Prometheus text format (docs/metrics.md).
 // Only counts and states: never a name of a secret, a token or a message.
-import { getHeapSpaceStatistics } from 'node:v8';
+import { getHeapSpaceStatistics, type HeapSpaceInfo } from 'node:v8';
 import type { Manager } from '../controller/manager.ts';
 import { Exposition } from './registry.ts';
 
 export function renderMetrics(manager: Manager): string {
   const memory = process.memoryUsage();
   const heapSpaces = getHeapSpaceStatistics();
+  const perHeapSpace = (value: (space: HeapSpaceInfo) => number) =>
+    heapSpaces.map((space) => ({ labels: { space: space.space_name }, value: value(space) }));
   const { metrics } = manager;
   return (
     new Exposition()
@@ -118,19 +120,13 @@ export function renderMetrics(manager: Manager): string {
         'nodejs_heap_space_size_total_bytes',
         'gauge',
         'Memory V8 has committed for each heap space.',
-        heapSpaces.map((space) => ({
-          labels: { space: space.space_name },
-          value: space.space_size,
-        })),
+        perHeapSpace((space) => space.space_size),
       )
       .vector(
         'nodejs_heap_space_size_used_bytes',
         'gauge',
         'Memory in use in each V8 heap space.',
-        heapSpaces.map((space) => ({
-          labels: { space: space.space_name },
-          value: space.space_used_size,
-        })),
+        perHeapSpace((space) => space.space_used_size),
       )
       .text()
   );
