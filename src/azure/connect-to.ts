@@ -195,10 +195,11 @@ export function createAzureTransport(options: AzureTransportOptions = {}): Azure
     return socket;
   };
 
-  // Entra ID and ARM: a few hosts shared by every integration. Each TLS connection
-  // holds about 70 KB of native memory that the allocator keeps after it closes, so
-  // the pools are bounded rather than grown to the worker count.
-  const agent = new HttpsAgent({ keepAlive: true, maxSockets: 16, maxFreeSockets: 8 });
+  // Entra ID and ARM: a few hosts shared by every customer. Requests are not capped,
+  // so one customer's hanging calls cannot queue everyone else's behind them (the
+  // workers bound them anyway); idle connections are, since each holds about 70 KB
+  // of native memory.
+  const agent = new HttpsAgent({ keepAlive: true, maxFreeSockets: 8 });
   agent.createConnection = (connectOptions) => {
     const { host, port, ...rest } = connectOptions as { host?: string; port?: number | string };
     return openTls(host ?? 'localhost', Number(port ?? 443), rest);
