@@ -137,23 +137,13 @@ export class Manager {
         {
           labelSelector: `${labels.managedBy}=${fieldManager}`,
           staleAfterMs,
-          // Thousands are cached: keep what ownership, the owner's key and a content
-          // comparison need. A published document is kilobytes; its hash is enough.
+          // Cached as observed (src/publish/apply.ts), in place: ListWatch keeps the object.
           slim: (cm) => {
             const observed = observeConfigMap(cm as V1ConfigMap);
             (cm as V1ConfigMap).data = undefined;
             (cm as V1ConfigMap).binaryData = undefined;
+            cm.metadata = observed.metadata;
             (cm as ObservedConfigMap).dataHash = observed.dataHash;
-            const { name, namespace, uid, resourceVersion, ownerReferences } = cm.metadata ?? {};
-            cm.metadata = {
-              name,
-              namespace,
-              uid,
-              resourceVersion,
-              ownerReferences: ownerReferences
-                ?.filter((o) => o.kind === integrationResource.kind)
-                .map(({ apiVersion, kind, name, uid }) => ({ apiVersion, kind, name, uid })),
-            };
           },
         },
       ),

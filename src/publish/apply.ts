@@ -8,13 +8,14 @@ import {
   type V1ConfigMap,
   type V1ObjectMeta,
 } from '@kubernetes/client-node';
-import { fieldManager } from '../api/group.ts';
+import { fieldManager, integrationResource } from '../api/group.ts';
 import type { PublishOutcome } from '../reconcile/evaluate.ts';
 import { hashData, isOwnedBy, type Publication } from './configmap.ts';
 
 /**
- * A ConfigMap as the operator keeps it: its metadata and the hash of its data. The
- * data itself is dropped on arrival; comparing hashes is all that is ever done with it.
+ * A ConfigMap as the operator keeps it, thousands of them: what ownership, the
+ * owner's key and a content comparison need. A published document is kilobytes;
+ * comparing its hash is all that is ever done with it.
  */
 export interface ObservedConfigMap {
   metadata?: V1ObjectMeta;
@@ -22,7 +23,19 @@ export interface ObservedConfigMap {
 }
 
 export function observeConfigMap(cm: V1ConfigMap): ObservedConfigMap {
-  return { metadata: cm.metadata, ...(cm.data ? { dataHash: hashData(cm.data) } : {}) };
+  const { name, namespace, uid, resourceVersion, ownerReferences } = cm.metadata ?? {};
+  return {
+    metadata: {
+      name,
+      namespace,
+      uid,
+      resourceVersion,
+      ownerReferences: ownerReferences
+        ?.filter((o) => o.kind === integrationResource.kind)
+        .map(({ apiVersion, kind, name, uid }) => ({ apiVersion, kind, name, uid })),
+    },
+    ...(cm.data ? { dataHash: hashData(cm.data) } : {}),
+  };
 }
 
 export type ConfigMapReader = (
