@@ -3,7 +3,6 @@
 // integration reconciled, and a clean exit on SIGTERM.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { customers, platform } from '../azure-emulator/sample-world.ts';
 import { sharedCluster, testNamespace } from '../support/cluster.ts';
 import {
@@ -11,6 +10,7 @@ import {
   createSecretIdentity,
   integration,
   startSampleEmulator,
+  waitFor,
   waitForReason,
 } from '../support/operator.ts';
 import { installOperatorIdentity } from '../support/operator-identity.ts';
@@ -49,11 +49,14 @@ test('the operator binary serves probes and metrics, reconciles, and stops on SI
   await waitForReason(admin, namespace, 'contoso', 'Ready');
   // The status lands before the reconcile ends (its Events come after), so wait for
   // the reconcile to be counted before reading the rest.
-  let metrics = '';
-  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(50)) {
-    metrics = (await operator.get('/metrics')).body;
-    if (/^aoai_operator_reconciles_in_flight 0$/m.test(metrics)) break;
-  }
+  const metrics = await waitFor(
+    'the reconcile to end',
+    async () => {
+      const { body } = await operator.get('/metrics');
+      return /^aoai_operator_reconciles_in_flight 0$/m.test(body) ? body : undefined;
+    },
+    10_000,
+  );
   assert.match(metrics, /^aoai_operator_token_requests_total 1$/m);
   assert.match(metrics, /^aoai_operator_status_writes_total [1-9]/m);
   assert.match(metrics, /^aoai_operator_leader 1$/m);
