@@ -20,11 +20,13 @@ import {
 } from '@kubernetes/client-node';
 import {
   fieldManager,
+  finalizer,
   integrationResource,
   servicePrincipalResource,
 } from '../../src/api/group.ts';
 import type { Integration } from '../../src/api/integration.ts';
 import { clouds } from '../../src/azure/clouds.ts';
+import { eventBody } from '../../src/kube/events.ts';
 import { shareConnections } from '../../src/kube/shared-connections.ts';
 import { buildPublication } from '../../src/publish/configmap.ts';
 import { nextStatus, type Observation, plan } from '../../src/reconcile/evaluate.ts';
@@ -229,7 +231,7 @@ async function measureFloor(kubeConfig: KubeConfig, namespace: string): Promise<
           ...integrationResource,
           namespace,
           name,
-          body: { metadata: { finalizers: ['llm.runwhen.com/cleanup'] } },
+          body: { metadata: { finalizers: [finalizer] } },
         },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       );
@@ -262,25 +264,14 @@ async function measureFloor(kubeConfig: KubeConfig, namespace: string): Promise<
       for (const event of payloads.events) {
         await core.createNamespacedEvent({
           namespace,
-          body: {
-            metadata: { generateName: `${name}.` },
-            involvedObject: {
-              apiVersion: body.apiVersion,
-              kind: body.kind,
-              name,
-              namespace,
-              uid: created.metadata.uid,
-            },
-            reason: event.reason,
-            message: event.message,
-            type: event.type,
-            source: { component: fieldManager },
-            reportingComponent: `${integrationResource.group}/${fieldManager}`,
-            reportingInstance: 'floor',
-            firstTimestamp: new Date(),
-            lastTimestamp: new Date(),
-            count: 1,
-          },
+          body: eventBody(
+            { name, namespace, uid: created.metadata.uid },
+            event.type,
+            event.reason,
+            event.message,
+            'floor',
+            new Date(),
+          ),
         });
       }
     },
@@ -294,12 +285,16 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 }
 
+/** utime and stime of a process, from /proc. */
+function cpuSecondsOf(pid: number | string): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(stat[11] ?? 0) + Number(stat[12] ?? 0)) / 100;
+}
+
 function processStats(pid: number) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const peakRssMb = Number(status.match(/VmHWM:\s+(\d+)/)?.[1] ?? 0) / 1024;
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  const ticks = Number(stat[11] ?? 0) + Number(stat[12] ?? 0);
-  return { peakRssMb, cpuSeconds: ticks / 100 };
+  return { peakRssMb, cpuSeconds: cpuSecondsOf(pid) };
 }
 
 type CpuSeconds = { apiServer: number; etcd: number; operator: number; benchAndEmulator: number };
@@ -307,15 +302,11 @@ type CpuSeconds = { apiServer: number; etcd: number; operator: number; benchAndE
 // Where the machine's two cores went: CPU seconds so far of each process of the run.
 // The control plane's processes are those whose command names its directory.
 function cpuByProcess(controlPlaneDir: string, operatorPid: number | undefined): CpuSeconds {
-  const ticksOf = (pid: string) => {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(stat[11] ?? 0) + Number(stat[12] ?? 0)) / 100;
-  };
   const own = process.cpuUsage();
   const seconds: CpuSeconds = {
     apiServer: 0,
     etcd: 0,
-    operator: operatorPid === undefined ? 0 : ticksOf(String(operatorPid)),
+    operator: operatorPid === undefined ? 0 : cpuSecondsOf(operatorPid),
     benchAndEmulator: (own.user + own.system) / 1e6,
   };
   for (const pid of readdirSync('/proc')) {
@@ -323,8 +314,8 @@ function cpuByProcess(controlPlaneDir: string, operatorPid: number | undefined):
     try {
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
       if (!argv.some((a) => a.includes(controlPlaneDir))) continue;
-      if (argv[0]?.endsWith('/kube-apiserver')) seconds.apiServer += ticksOf(pid);
-      else if (argv[0]?.endsWith('/etcd')) seconds.etcd += ticksOf(pid);
+      if (argv[0]?.endsWith('/kube-apiserver')) seconds.apiServer += cpuSecondsOf(pid);
+      else if (argv[0]?.endsWith('/etcd')) seconds.etcd += cpuSecondsOf(pid);
     } catch {
       // The process ended while we read it.
     }
