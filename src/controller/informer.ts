@@ -19,6 +19,7 @@ import {
   Watch,
 } from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
+import { internStrings, StringPool } from './string-pool.ts';
 
 export interface InformerHandlers<T> {
   add?(object: T): void;
@@ -65,6 +66,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       if (!object) return;
       trim(object);
       options.slim?.(object);
+      internStrings(object, cachedStrings);
     };
     this.#create = () => {
       let informer: ListWatch<T> | undefined;
@@ -260,6 +262,9 @@ class WatchWithSignsOfLife extends Watch {
 function trim(object: KubernetesObject | undefined): void {
   if (object?.metadata?.managedFields) object.metadata.managedFields = undefined;
 }
+
+// One pool for every informer: an owner reference repeats the owner's kind and apiVersion.
+const cachedStrings = new StringPool();
 
 export function keyOf(object: KubernetesObject): string {
   const { namespace, name } = object.metadata ?? {};
