@@ -26,6 +26,11 @@ export function statusNeedsWrite(
   return Boolean(next.lastSuccessfulValidationTime) && now.getTime() - last >= heartbeatIntervalMs;
 }
 
+/** The server-side apply body of a status write; the bench floor sends the same bytes. */
+export function statusApplyBody(namespace: string, name: string, status: IntegrationStatus) {
+  return { apiVersion, kind: integrationResource.kind, metadata: { name, namespace }, status };
+}
+
 export class StatusWriter {
   readonly #api: CustomObjectsApi;
   writes = 0;
@@ -45,7 +50,7 @@ export class StatusWriter {
         name,
         fieldManager,
         force: true,
-        body: { apiVersion, kind: integrationResource.kind, metadata: { name, namespace }, status },
+        body: statusApplyBody(namespace, name, status),
       },
       setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
     );
