@@ -206,12 +206,12 @@ export function createAzureTransport(options: AzureTransportOptions = {}): Azure
   };
 
   const dispatcher = new UndiciAgent({
-    // Customer endpoints: one pool per host, thousands of hosts. At most four
-    // connections each: with two, an edit's probes waited behind re-validation of
-    // the 50 integrations the benchmark puts on one resource (reaction p99 1.1 s).
-    // Idle ones close after 10 s: re-validation comes back minutes later, and
-    // session resumption makes the next handshake cheap.
-    connections: 4,
+    // Customer endpoints: one pool per host, thousands of hosts. Two connections
+    // each: an idle TLS connection holds about 84 KB of native memory, and four
+    // per host cost 14 MB of peak RSS at 5000 in the benchmark, while edits still
+    // react well inside their target (docs/BENCHMARKS.md). Idle ones close after
+    // 10 s: re-validation comes back minutes later, and resumption is cheap.
+    connections: 2,
     keepAliveTimeout: 10_000,
     keepAliveMaxTimeout: 10_000,
     connect(connectOptions, callback) {
