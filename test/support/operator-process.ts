@@ -49,6 +49,7 @@ export async function spawnOperator(options: {
     : ['--max-semi-space-size=8'];
   const child = spawn(process.execPath, [...imageFlags, entry], {
     env: {
+      MALLOC_ARENA_MAX: '2', // the image's (Dockerfile ENV)
       PATH: process.env.PATH,
       KUBECONFIG: kubeconfigPath,
       OPERATOR_NAMESPACE: options.operatorNamespace,
