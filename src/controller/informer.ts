@@ -257,10 +257,19 @@ class WatchWithSignsOfLife extends Watch {
   }
 }
 
-// managedFields are often the largest part of an object and nothing here reads
-// them: dropping them on arrival is most of an informer's memory at scale.
-function trim(object: KubernetesObject | undefined): void {
-  if (object?.metadata?.managedFields) object.metadata.managedFields = undefined;
+// What an informer keeps of an object. managedFields are often its largest part,
+// and kubectl's last-applied annotation a second copy of it (for a Secret, its
+// data in clear): nothing here reads either, so they are dropped on arrival.
+const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
+
+export function trim(object: KubernetesObject | undefined): void {
+  const metadata = object?.metadata;
+  if (!metadata) return;
+  if (metadata.managedFields) metadata.managedFields = undefined;
+  if (metadata.annotations?.[lastAppliedAnnotation] !== undefined) {
+    const { [lastAppliedAnnotation]: _, ...others } = metadata.annotations;
+    metadata.annotations = Object.keys(others).length > 0 ? others : undefined;
+  }
 }
 
 // One pool for every informer: an owner reference repeats the owner's kind and apiVersion.
