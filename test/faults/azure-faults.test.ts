@@ -12,6 +12,7 @@ import {
   apply,
   condition,
   copyHealthyResource,
+  copyHealthyTenant,
   createSecretIdentity,
   getIntegration,
   integration,
@@ -140,6 +141,69 @@ describe('Azure faults', { concurrency: true }, async () => {
     for (const name of stalledNames) await readyAt(namespace, name, 1);
     const recovered = await getIntegration(kc, namespace, 'stalled-1');
     assert.equal(condition(recovered, 'EndpointReachable')?.reason, 'EndpointReachable');
+  });
+
+  test('a tenant whose Entra ID hangs is paused; other tenants sign in and carry on, and it recovers', async (t) => {
+    const namespace = await operator.namespace(t);
+    // A tenant of its own: no token of it is cached, so every reconcile must sign in.
+    const stuck = copyHealthyTenant(emulator, 'signin-stuck-openai');
+    addFaults({ match: { service: 'entra', tenantId: stuck.tenantId }, kind: 'hang' });
+    const clearSignInFaults = () =>
+      emulator.updateWorld((world) => {
+        const kept = world.faults.filter((f) => f.match.tenantId !== stuck.tenantId);
+        world.faults.splice(0, world.faults.length, ...kept);
+      });
+    t.after(clearSignInFaults);
+    const stuckNames = ['signin-stuck-1', 'signin-stuck-2', 'signin-stuck-3', 'signin-stuck-4'];
+    for (const name of stuckNames)
+      await apply(
+        kc,
+        integration(namespace, name, { ...specFor(stuck.resource), tenantId: stuck.tenantId }),
+      );
+
+    const elsewhere = copyOfHealthy('signin-elsewhere-openai');
+    const applied = Date.now();
+    await apply(kc, integration(namespace, 'signin-elsewhere', specFor(elsewhere)));
+    await readyAt(namespace, 'signin-elsewhere', 1);
+    const readyMs = Date.now() - applied;
+    assert.ok(readyMs < 10_000, `another tenant took ${readyMs} ms to turn Ready while one hung`);
+
+    await waitFor(
+      "the stuck tenant's sign-in circuit to open",
+      async () => {
+        const current = await getIntegration(kc, namespace, 'signin-stuck-1');
+        const message = condition(current, 'TokenIssued')?.message ?? '';
+        return message.includes(`calls to Entra ID of tenant ${stuck.tenantId} are paused`)
+          ? true
+          : undefined;
+      },
+      30_000,
+    );
+    // Open, it lets trials through, one at a time, shared by the four integrations.
+    const signInsBefore = emulator.requests({ service: 'entra', tenantId: stuck.tenantId }).length;
+    await sleep(5_000);
+    const signIns =
+      emulator.requests({ service: 'entra', tenantId: stuck.tenantId }).length - signInsBefore;
+    assert.ok(
+      signIns <= 4,
+      `${signIns} requests reached the hung Entra ID in 5 s; trials only expected`,
+    );
+    for (const name of stuckNames) {
+      const current = await getIntegration(kc, namespace, name);
+      assert.equal(condition(current, 'Ready')?.status, 'False', `${name} is not Ready`);
+      assert.equal(
+        await readConfigMap(namespace, `${name}-azure-openai`),
+        undefined,
+        'nothing unproven is published',
+      );
+    }
+
+    clearSignInFaults();
+    for (const name of stuckNames) await readyAt(namespace, name, 1);
+    assert.equal(
+      published(await readConfigMap(namespace, 'signin-stuck-1-azure-openai')),
+      'gpt-4o,text-embedding-3-small',
+    );
   });
 
   test('429 and 5xx bursts: Retry-After is honoured and every edit made during the burst lands', async (t) => {

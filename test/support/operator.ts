@@ -1,6 +1,7 @@
 // Runs the real operator (its Manager, in this process) against the shared API
 // server and an in-process Azure emulator, capturing every log line so tests can
 // read them (and prove no secret is in them).
+import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -266,4 +267,40 @@ export function copyHealthyResource(
     world.resources.push({ ...structuredClone(original), name, ...overrides });
   });
   return name;
+}
+
+/**
+ * A customer tenant of its own for a test: the healthy customer's consent and a
+ * copy of its resource, under a new tenant ID and service principal, so that
+ * Entra ID faults matched on the tenant touch no other test.
+ */
+export function copyHealthyTenant(
+  emulator: AzureEmulator,
+  resource: string,
+): { tenantId: string; resource: string } {
+  const tenantId = randomUUID();
+  const servicePrincipalObjectId = randomUUID();
+  emulator.updateWorld((world) => {
+    const original = world.resources.find((r) => r.name === customers.healthy.resource);
+    const app = world.apps.find((a) =>
+      a.consents.some((c) => c.tenantId === customers.healthy.tenantId),
+    );
+    if (!original || !app) throw new Error('the sample world has no healthy customer');
+    world.tenants.push({
+      id: tenantId,
+      displayName: `Copy of Contoso for ${resource}`,
+      conditionalAccessBlockedApps: [],
+    });
+    app.consents.push({ tenantId, servicePrincipalObjectId });
+    world.resources.push({
+      ...structuredClone(original),
+      name: resource,
+      tenantId,
+      roleAssignments: original.roleAssignments.map((a) => ({
+        ...a,
+        principalId: servicePrincipalObjectId,
+      })),
+    });
+  });
+  return { tenantId, resource };
 }
