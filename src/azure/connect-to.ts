@@ -206,13 +206,10 @@ export function createAzureTransport(options: AzureTransportOptions = {}): Azure
   };
 
   const dispatcher = new UndiciAgent({
-    // Customer endpoints: one pool per host, thousands of hosts. Two connections
-    // each: an idle TLS connection holds about 84 KB of native memory, and four
-    // per host cost 14 MB of peak RSS at 5000 in the benchmark, while edits still
-    // react well inside their target (docs/BENCHMARKS.md). Idle ones close after
-    // 5 s: with a thousand customer hosts, 10 s kept 2000 connections open (peak
-    // RSS 376 MB, 322 with 5 s), while 2 s made the benchmark's 50 integrations
-    // per host reconnect between reconciles. Resumption keeps reconnecting cheap.
+    // Customer endpoints: one pool per host, thousands of hosts. Each idle TLS
+    // connection holds about 84 KB of native memory, so two per host, closed after
+    // 5 s idle: with a thousand hosts, 10 s kept 2000 of them open. Measurements
+    // and the price in reaction time: ADR 0009.
     connections: 2,
     keepAliveTimeout: 5_000,
     keepAliveMaxTimeout: 5_000,
