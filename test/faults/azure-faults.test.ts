@@ -51,15 +51,19 @@ describe('Azure faults', { concurrency: true }, async () => {
 
   // Each test has resources of its own in the healthy customer's tenant, so its faults touch no other test.
   const copyOfHealthy = (name: string) => copyHealthyResource(emulator, name);
-  // Tests run side by side: each adds and removes only the faults of its own resources.
+  // Tests run side by side: each adds and removes only the faults of its own resources or tenant.
   type Fault = Parameters<typeof emulator.setFaults>[0][number];
   const addFaults = (...faults: Fault[]) =>
     emulator.updateWorld((world) => {
       world.faults.push(...(faults as typeof world.faults));
     });
-  const clearFaults = (resource: string) =>
+  const clearFaults = (owner: { resource: string } | { tenantId: string }) =>
     emulator.updateWorld((world) => {
-      const kept = world.faults.filter((f) => f.match.resource !== resource);
+      const kept = world.faults.filter((f) =>
+        'resource' in owner
+          ? f.match.resource !== owner.resource
+          : f.match.tenantId !== owner.tenantId,
+      );
       world.faults.splice(0, world.faults.length, ...kept);
     });
   const specFor = (resource: string, deployments = ['gpt-4o', 'text-embedding-3-small']) => ({
@@ -103,7 +107,7 @@ describe('Azure faults', { concurrency: true }, async () => {
     );
 
     addFaults({ match: { service: 'openai', resource: stalled }, kind: 'hang' });
-    t.after(() => clearFaults(stalled));
+    t.after(() => clearFaults({ resource: stalled }));
     await waitFor('the circuit of the stalled endpoint to open', async () => {
       const current = await getIntegration(kc, namespace, 'stalled-1');
       const message = condition(current, 'EndpointReachable')?.message ?? '';
@@ -137,7 +141,7 @@ describe('Azure faults', { concurrency: true }, async () => {
       'weather keeps the last good ConfigMaps untouched',
     );
 
-    clearFaults(stalled);
+    clearFaults({ resource: stalled });
     for (const name of stalledNames) await readyAt(namespace, name, 1);
     const recovered = await getIntegration(kc, namespace, 'stalled-1');
     assert.equal(condition(recovered, 'EndpointReachable')?.reason, 'EndpointReachable');
@@ -148,12 +152,7 @@ describe('Azure faults', { concurrency: true }, async () => {
     // A tenant of its own: no token of it is cached, so every reconcile must sign in.
     const stuck = copyHealthyTenant(emulator, 'signin-stuck-openai');
     addFaults({ match: { service: 'entra', tenantId: stuck.tenantId }, kind: 'hang' });
-    const clearSignInFaults = () =>
-      emulator.updateWorld((world) => {
-        const kept = world.faults.filter((f) => f.match.tenantId !== stuck.tenantId);
-        world.faults.splice(0, world.faults.length, ...kept);
-      });
-    t.after(clearSignInFaults);
+    t.after(() => clearFaults({ tenantId: stuck.tenantId }));
     const stuckNames = ['signin-stuck-1', 'signin-stuck-2', 'signin-stuck-3', 'signin-stuck-4'];
     for (const name of stuckNames)
       await apply(
@@ -198,7 +197,7 @@ describe('Azure faults', { concurrency: true }, async () => {
       );
     }
 
-    clearSignInFaults();
+    clearFaults({ tenantId: stuck.tenantId });
     for (const name of stuckNames) await readyAt(namespace, name, 1);
     assert.equal(
       published(await readConfigMap(namespace, 'signin-stuck-1-azure-openai')),

@@ -25,8 +25,9 @@ import {
   customers,
   platform,
   sampleWorld,
+  tenant,
 } from '../azure-emulator/sample-world.ts';
-import type { WorldInput } from '../azure-emulator/world.ts';
+import type { Resource, World, WorldInput } from '../azure-emulator/world.ts';
 import { type Scope, sharedCluster, testNamespace } from './cluster.ts';
 
 const shardLabel = 'test.runwhen.com/shard';
@@ -261,11 +262,7 @@ export function copyHealthyResource(
   name: string,
   overrides: { roleAssignments?: [] } = {},
 ): string {
-  emulator.updateWorld((world) => {
-    const original = world.resources.find((r) => r.name === customers.healthy.resource);
-    if (!original) throw new Error('the sample world has no healthy resource');
-    world.resources.push({ ...structuredClone(original), name, ...overrides });
-  });
+  emulator.updateWorld((world) => pushCopyOfHealthyResource(world, name, () => overrides));
   return name;
 }
 
@@ -281,26 +278,29 @@ export function copyHealthyTenant(
   const tenantId = randomUUID();
   const servicePrincipalObjectId = randomUUID();
   emulator.updateWorld((world) => {
-    const original = world.resources.find((r) => r.name === customers.healthy.resource);
     const app = world.apps.find((a) =>
       a.consents.some((c) => c.tenantId === customers.healthy.tenantId),
     );
-    if (!original || !app) throw new Error('the sample world has no healthy customer');
-    world.tenants.push({
-      id: tenantId,
-      displayName: `Copy of Contoso for ${resource}`,
-      conditionalAccessBlockedApps: [],
-    });
+    if (!app) throw new Error('the sample world has no app the healthy customer consented to');
+    world.tenants.push(tenant({ tenantId, displayName: `Copy of Contoso for ${resource}` }));
     app.consents.push({ tenantId, servicePrincipalObjectId });
-    world.resources.push({
-      ...structuredClone(original),
-      name: resource,
+    pushCopyOfHealthyResource(world, resource, (original) => ({
       tenantId,
       roleAssignments: original.roleAssignments.map((a) => ({
         ...a,
         principalId: servicePrincipalObjectId,
       })),
-    });
+    }));
   });
   return { tenantId, resource };
+}
+
+function pushCopyOfHealthyResource(
+  world: World,
+  name: string,
+  overrides: (original: Resource) => Partial<Resource>,
+): void {
+  const original = world.resources.find((r) => r.name === customers.healthy.resource);
+  if (!original) throw new Error('the sample world has no healthy resource');
+  world.resources.push({ ...structuredClone(original), name, ...overrides(original) });
 }
