@@ -447,16 +447,15 @@ async function main() {
     const readyP50Seconds = percentile(readySeconds, 50);
     const readyP90Seconds = percentile(readySeconds, 90);
     const metricsAtReady = (await operator.get('/metrics')).body;
-    const reconcileErrors = Number(
-      metricsAtReady.match(/^aoai_operator_reconciles_total\{result="error"\} (\d+)/m)?.[1] ?? 0,
-    );
-    // More reconciles than integrations: re-validations that ran during the ramp.
-    const reconcilesToReady =
-      reconcileErrors +
+    const reconciles = (result: 'success' | 'error') =>
       Number(
-        metricsAtReady.match(/^aoai_operator_reconciles_total\{result="success"\} (\d+)/m)?.[1] ??
-          0,
+        metricsAtReady.match(
+          new RegExp(`^aoai_operator_reconciles_total\\{result="${result}"\\} (\\d+)`, 'm'),
+        )?.[1] ?? 0,
       );
+    const reconcileErrors = reconciles('error');
+    // More reconciles than integrations: re-validations that ran during the ramp.
+    const reconcilesToReady = reconcileErrors + reconciles('success');
     const tokenRequests = emulator
       .requests({ service: 'entra' })
       .filter((r) => r.path.endsWith('/oauth2/v2.0/token')).length;
