@@ -44,9 +44,12 @@ export async function spawnOperator(options: {
   // The image's flags (Dockerfile ENTRYPOINT), so figures measured here hold for it.
   // A flag on the command line beats NODE_OPTIONS, so an experiment that sets the
   // semi-space there must not get the image's too.
-  const imageFlags = options.env?.NODE_OPTIONS?.includes('--max-semi-space-size')
-    ? []
-    : ['--max-semi-space-size=8'];
+  // OPERATOR_NODE_FLAGS replaces them, for V8 flags NODE_OPTIONS refuses.
+  const imageFlags =
+    process.env.OPERATOR_NODE_FLAGS?.split(' ').filter(Boolean) ??
+    (options.env?.NODE_OPTIONS?.includes('--max-semi-space-size')
+      ? []
+      : ['--max-semi-space-size=8']);
   const child = spawn(process.execPath, [...imageFlags, entry], {
     env: {
       MALLOC_ARENA_MAX: '2', // the image's (Dockerfile ENV)
