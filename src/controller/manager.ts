@@ -33,8 +33,8 @@ import { AzureRequestCounter } from '../azure/request-metrics.ts';
 import { TokenCache } from '../azure/token-cache.ts';
 import type { OperatorConfig } from '../config.ts';
 import { EventRecorder } from '../kube/events.ts';
-import { shareConnections } from '../kube/shared-connections.ts';
 import { StatusWriter } from '../kube/status-writer.ts';
+import { makeApiClient, shareConnections } from '../kube/transport.ts';
 import type { Logger } from '../log.ts';
 import { CounterVec, Histogram, type Labels } from '../metrics/registry.ts';
 import { ConfigMapPublisher, type ObservedConfigMap, observeConfigMap } from '../publish/apply.ts';
@@ -75,8 +75,8 @@ export class Manager {
     this.#namespaceSelector = config.watchNamespaceSelector;
     // Discovery plus the token request: two round trips.
     this.tokens = new TokenCache(2 * config.AZURE_REQUEST_TIMEOUT);
-    const core = kc.makeApiClient(CoreV1Api);
-    const custom = kc.makeApiClient(CustomObjectsApi);
+    const core = makeApiClient(kc, CoreV1Api);
+    const custom = makeApiClient(kc, CustomObjectsApi);
     const { group, version } = integrationResource;
     const staleAfterMs = config.INFORMER_STALE_AFTER;
     const operatorNamespace = config.OPERATOR_NAMESPACE;
@@ -214,7 +214,7 @@ export class Manager {
     });
     this.#elector = config.LEADER_ELECTION
       ? new LeaderElector(
-          kc.makeApiClient(CoordinationV1Api),
+          makeApiClient(kc, CoordinationV1Api),
           {
             namespace: config.OPERATOR_NAMESPACE,
             name: 'azure-openai-operator',

@@ -5,8 +5,9 @@
 //   --token-latency ms (80)  --probe-latency ms (150)  --edits E (100)
 //   --concurrency C (operator CONCURRENCY, 64)  --interval s (30)  --floor-runs R (3)  --json
 // For experiments: BENCH_NODE_OPTIONS (the operator's, default the Deployment's heap
-// cap), BENCH_ENTRY=src (the TypeScript sources: readable profiles), BENCH_LOG_LEVEL,
-// BENCH_SHOW_MEMORY=1 (the operator's memory metrics at the end).
+// cap), OPERATOR_NODE_FLAGS (instead of the image's command-line flags: V8 flags that
+// NODE_OPTIONS refuses), BENCH_ENTRY=src (the TypeScript sources: readable profiles),
+// BENCH_LOG_LEVEL, BENCH_SHOW_MEMORY=1 (the operator's memory metrics at the end).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,8 +28,8 @@ import {
 import type { Integration } from '../../src/api/integration.ts';
 import { clouds } from '../../src/azure/clouds.ts';
 import { eventBody } from '../../src/kube/events.ts';
-import { shareConnections } from '../../src/kube/shared-connections.ts';
 import { statusApplyBody } from '../../src/kube/status-writer.ts';
+import { makeApiClient } from '../../src/kube/transport.ts';
 import { buildPublication } from '../../src/publish/configmap.ts';
 import { nextStatus, type Observation, plan } from '../../src/reconcile/evaluate.ts';
 import { startAzureEmulator } from '../azure-emulator/index.ts';
@@ -207,10 +208,10 @@ function operatorPayloads(
 
 /** The floor: a bare client making the writes the operator makes for a Ready integration. */
 async function measureFloor(kubeConfig: KubeConfig, namespace: string): Promise<number> {
-  // The floor gets the same keep-alive connections as the operator: a fair bare client.
-  const admin = shareConnections(kubeConfig);
-  const custom = admin.makeApiClient(CustomObjectsApi);
-  const core = admin.makeApiClient(CoreV1Api);
+  // The operator's own transport (ADR 0010): the floor differs from it only in
+  // what it leaves out.
+  const custom = makeApiClient(kubeConfig, CustomObjectsApi);
+  const core = makeApiClient(kubeConfig, CoreV1Api);
   await core.createNamespace({ body: { metadata: { name: namespace } } });
   const indexes = Array.from({ length: N }, (_, i) => i);
   const started = performance.now();
@@ -349,9 +350,9 @@ async function main() {
   try {
     // Keep-alive connections, as the operator and the floor have: a new TLS handshake
     // per create would load the API server under test for the bench's own sake.
-    const admin = shareConnections(controlPlane.kubeConfig());
-    const core = admin.makeApiClient(CoreV1Api);
-    const custom = admin.makeApiClient(CustomObjectsApi);
+    const admin = controlPlane.kubeConfig();
+    const core = makeApiClient(admin, CoreV1Api);
+    const custom = makeApiClient(admin, CustomObjectsApi);
 
     await core.createNamespace({ body: { metadata: { name: operatorNamespace } } });
     const identity = await installOperatorIdentity(admin, operatorNamespace);
