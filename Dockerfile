@@ -28,8 +28,9 @@ COPY package.json ./
 USER 65532:65532
 EXPOSE 8080
 # V8 grows each young-generation semi-space to 64 MB under load, most of it empty.
-# 8 MB: at 5000 integrations 33 MB less RSS than 16 MB for about 7% more CPU, while
-# 4 MB cost a quarter more CPU or worse (docs/BENCHMARKS.md).
+# 2 MB: at 5000 integrations 27 MB less peak RSS than 8 MB for about 15% more
+# operator CPU, now that the Kubernetes client allocates little per request
+# (ADR 0010); 1 MB cost a third more and saved nothing (docs/BENCHMARKS.md).
 # No --enable-source-maps: Node parses every map at load, 90 MB resident for
 # client-node's; the bundle keeps its names, so stack traces stay readable.
-ENTRYPOINT ["node", "--max-semi-space-size=8", "dist/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "dist/main.js"]

@@ -49,7 +49,7 @@ export async function spawnOperator(options: {
     process.env.OPERATOR_NODE_FLAGS?.split(' ').filter(Boolean) ??
     (options.env?.NODE_OPTIONS?.includes('--max-semi-space-size')
       ? []
-      : ['--max-semi-space-size=8']);
+      : ['--max-semi-space-size=2']);
   const child = spawn(process.execPath, [...imageFlags, entry], {
     env: {
       MALLOC_ARENA_MAX: '2', // the image's (Dockerfile ENV)
