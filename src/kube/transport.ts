@@ -20,7 +20,7 @@ import { Agent, type Dispatcher, request } from 'undici';
 // Every watch holds a connection of its own under HTTP/1.1 (the operator runs five), so
 // this leaves more than 25 for requests. Unbounded, the 5000-integration benchmark
 // opened 99, about 84 KB of native memory each.
-export const apiServerConnections = 32;
+const apiServerConnections = 32;
 
 type Cluster = { name?: string; server?: string } | null;
 type KubeConfigInternals = {
