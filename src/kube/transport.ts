@@ -64,7 +64,7 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
 }
 
 // fetch builds web streams, Headers and Request objects for every call: in the
-// benchmark's ramp, client-node's calls allocated about 45 KB per request. The body is
+// benchmark's ramp, client-node's calls allocated about 40 KB per request. The body is
 // read at once, so the connection goes back to its pool.
 const undiciRequests = wrapHttpLibrary({
   async send(context: RequestContext): Promise<ResponseContext> {

@@ -1,7 +1,7 @@
 // The operator binary (`node src/main.ts`) as a child process, the way `npm start`
 // runs it: for end-to-end tests and the demo.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,15 @@ import { platform } from '../azure-emulator/sample-world.ts';
 import { moduleDir } from '../controlplane/binaries.ts';
 
 const repo = join(moduleDir, '..', '..');
+
+// The Node flags of the image's ENTRYPOINT (["node", ...flags, "dist/main.js"]), read
+// from the Dockerfile so that the tests and the bench cannot drift from it.
+function imageNodeFlags(): string[] {
+  const dockerfile = readFileSync(join(repo, 'Dockerfile'), 'utf8');
+  const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
+  if (!entrypoint) throw new Error('the Dockerfile has no ENTRYPOINT in exec form');
+  return (JSON.parse(entrypoint) as string[]).slice(1, -1);
+}
 
 export interface OperatorProcess {
   child: ChildProcess;
@@ -41,15 +50,16 @@ export async function spawnOperator(options: {
   const entry =
     options.entry === 'dist' ? join(repo, 'dist', 'main.js') : join(repo, 'src', 'main.ts');
   if (!existsSync(entry)) throw new Error(`${entry} does not exist: run \`npm run build\``);
-  // The image's flags (Dockerfile ENTRYPOINT), so figures measured here hold for it.
-  // A flag on the command line beats NODE_OPTIONS, so an experiment that sets the
-  // semi-space there must not get the image's too.
-  // OPERATOR_NODE_FLAGS replaces them, for V8 flags NODE_OPTIONS refuses.
+  // The image's flags, so figures measured here hold for it. A flag on the command
+  // line beats NODE_OPTIONS, so an experiment that sets the semi-space there must not
+  // get the image's too. OPERATOR_NODE_FLAGS replaces them, for V8 flags NODE_OPTIONS
+  // refuses.
+  const semiSpace = '--max-semi-space-size';
   const imageFlags =
     process.env.OPERATOR_NODE_FLAGS?.split(' ').filter(Boolean) ??
-    (options.env?.NODE_OPTIONS?.includes('--max-semi-space-size')
-      ? []
-      : ['--max-semi-space-size=2']);
+    imageNodeFlags().filter(
+      (flag) => !(flag.startsWith(semiSpace) && options.env?.NODE_OPTIONS?.includes(semiSpace)),
+    );
   const child = spawn(process.execPath, [...imageFlags, entry], {
     env: {
       MALLOC_ARENA_MAX: '2', // the image's (Dockerfile ENV)
