@@ -1,7 +1,9 @@
 // The whole binary, as `npm start` runs it: configuration from the environment, a
 // ServiceAccount kubeconfig with deploy/'s RBAC, probes and metrics over HTTP, an
-// integration reconciled, and a clean exit on SIGTERM.
+// integration reconciled, and a clean exit on SIGTERM; with the image's Node flags and
+// allocator.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { customers, platform } from '../azure-emulator/sample-world.ts';
 import { sharedCluster, testNamespace } from '../support/cluster.ts';
@@ -34,6 +36,9 @@ test('the operator binary serves probes and metrics, reconciles, and stops on SI
   t.after(() => operator.child.kill('SIGKILL'));
   await operator.waitReady();
   assert.equal((await operator.get('/healthz')).status, 200);
+  // It runs on the image's allocator, as the figures in docs/BENCHMARKS.md do.
+  const mapped = readFileSync(`/proc/${operator.child.pid}/maps`, 'utf8');
+  assert.match(mapped, /\/libjemalloc\.so\.2$/m, 'jemalloc is loaded, as the image preloads it');
 
   const namespace = await testNamespace(t, admin, { e2e: operatorNamespace });
   const { healthy } = customers;

@@ -10,16 +10,33 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { AzureEmulator } from '../azure-emulator/index.ts';
 import { platform } from '../azure-emulator/sample-world.ts';
 import { moduleDir } from '../controlplane/binaries.ts';
+import { imageJemallocPath, localJemalloc } from './jemalloc.ts';
 
 const repo = join(moduleDir, '..', '..');
 
 // The Node flags of the image's ENTRYPOINT (["node", ...flags, "dist/main.js"]), read
 // from the Dockerfile so that the tests and the bench cannot drift from it.
-function imageNodeFlags(): string[] {
-  const dockerfile = readFileSync(join(repo, 'Dockerfile'), 'utf8');
+function imageNodeFlags(dockerfile: string): string[] {
   const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
   if (!entrypoint) throw new Error('the Dockerfile has no ENTRYPOINT in exec form');
   return (JSON.parse(entrypoint) as string[]).slice(1, -1);
+}
+
+// The image's allocator settings (`ENV LD_PRELOAD=...`, `ENV MALLOC_CONF=...` of its
+// last stage), with the preloaded library found where this machine keeps it.
+async function imageAllocatorEnvironment(dockerfile: string): Promise<Record<string, string>> {
+  const lastStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  const env: Record<string, string> = {};
+  for (const [, name, value] of lastStage.matchAll(/^ENV (LD_PRELOAD|MALLOC_CONF)=(\S+)$/gm)) {
+    env[name as string] = value as string;
+  }
+  if (env.LD_PRELOAD !== undefined) {
+    if (env.LD_PRELOAD !== imageJemallocPath) {
+      throw new Error(`the Dockerfile preloads ${env.LD_PRELOAD}; tests know ${imageJemallocPath}`);
+    }
+    env.LD_PRELOAD = await localJemalloc();
+  }
+  return env;
 }
 
 export interface OperatorProcess {
@@ -54,15 +71,16 @@ export async function spawnOperator(options: {
   // line beats NODE_OPTIONS, so an experiment that sets the semi-space there must not
   // get the image's too. OPERATOR_NODE_FLAGS replaces them, for V8 flags NODE_OPTIONS
   // refuses.
+  const dockerfile = readFileSync(join(repo, 'Dockerfile'), 'utf8');
   const semiSpace = '--max-semi-space-size';
   const imageFlags =
     process.env.OPERATOR_NODE_FLAGS?.split(' ').filter(Boolean) ??
-    imageNodeFlags().filter(
+    imageNodeFlags(dockerfile).filter(
       (flag) => !(flag.startsWith(semiSpace) && options.env?.NODE_OPTIONS?.includes(semiSpace)),
     );
   const child = spawn(process.execPath, [...imageFlags, entry], {
     env: {
-      MALLOC_ARENA_MAX: '2', // the image's (Dockerfile ENV)
+      ...(await imageAllocatorEnvironment(dockerfile)),
       PATH: process.env.PATH,
       KUBECONFIG: kubeconfigPath,
       OPERATOR_NAMESPACE: options.operatorNamespace,
@@ -71,6 +89,12 @@ export async function spawnOperator(options: {
       PLATFORM_EGRESS_IPS: platform.egressIp,
       METRICS_ADDRESS: `127.0.0.1:${port}`,
       ...options.env,
+      // For experiments: OPERATOR_ENV_X=v sets X=v (LD_PRELOAD= runs glibc's malloc).
+      ...Object.fromEntries(
+        Object.entries(process.env)
+          .filter(([name]) => name.startsWith('OPERATOR_ENV_'))
+          .map(([name, value]) => [name.slice('OPERATOR_ENV_'.length), value]),
+      ),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
