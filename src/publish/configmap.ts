@@ -71,8 +71,8 @@ export function defaultConfigMapName(integrationName: string): string {
 }
 
 export function buildPublication(input: PublicationInput): Publication {
-  // Code-unit order, the same in every locale; localeCompare would also load ICU's
-  // collator, 3 MB of resident memory for names that are ASCII anyway.
+  // Character-code order, the same in every locale; localeCompare would also load
+  // ICU's collator, 2.6 MB of resident memory for names that are ASCII anyway.
   const deployments = [...input.deployments].sort((a, b) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
   );

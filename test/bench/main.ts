@@ -7,8 +7,9 @@
 // For experiments: BENCH_NODE_OPTIONS (the operator's, default the Deployment's heap
 // cap), OPERATOR_NODE_FLAGS (instead of the image's command-line flags: V8 flags that
 // NODE_OPTIONS refuses), OPERATOR_ENV_X=v (X=v in the operator's environment, e.g.
-// OPERATOR_ENV_LD_PRELOAD= for glibc's malloc instead of the image's), BENCH_ENTRY=src (the TypeScript sources: readable profiles),
-// BENCH_LOG_LEVEL, BENCH_SHOW_MEMORY=1 (the operator's memory metrics at the end).
+// OPERATOR_ENV_LD_PRELOAD= for glibc's malloc instead of the image's), BENCH_ENTRY=src
+// (the TypeScript sources: readable profiles), BENCH_LOG_LEVEL, BENCH_SHOW_MEMORY=1
+// (the operator's memory metrics at the end).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -41,10 +41,16 @@ export function pinnedVersions(): Versions {
   return { kubernetes: version('k8s.io/kubernetes'), etcd: version('go.etcd.io/etcd/server/v3') };
 }
 
-export function cacheDir(versions: Versions = pinnedVersions()): string {
-  const root =
+/** Where the project keeps what it builds or fetches outside the repository. */
+export function cacheRoot(): string {
+  return (
     process.env.CONTROLPLANE_CACHE ??
-    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'azure-openai-operator');
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'azure-openai-operator')
+  );
+}
+
+export function cacheDir(versions: Versions = pinnedVersions()): string {
+  const root = cacheRoot();
   const graph = createHash('sha256')
     .update(readFileSync(join(moduleDir, 'go.sum')))
     .digest('hex')

@@ -1,7 +1,7 @@
 // The image's allocator, for the operator processes the tests, the demo and the bench
 // start. The Dockerfile installs Debian's libjemalloc2 and preloads it (ADR 0011); here
 // the same package is fetched once from Debian's archive, checked against a pinned
-// digest and unpacked into the user's cache, outside the repository.
+// digest and unpacked into the control plane's cache, outside the repository.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -13,8 +13,9 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { cacheRoot } from '../controlplane/binaries.ts';
 
 /** Where the image puts the library, the path its `LD_PRELOAD` names. */
 export const imageJemallocPath = '/usr/local/lib/libjemalloc.so.2';
@@ -44,11 +45,7 @@ export async function localJemalloc(): Promise<string> {
       `The image's allocator (Debian's libjemalloc2) is for Linux on x64 or arm64, not ${process.platform}/${process.arch}`,
     );
   }
-  const root = join(
-    process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'),
-    'azure-openai-operator',
-  );
-  const path = join(root, `libjemalloc2-${version}-${pkg.arch}`, 'libjemalloc.so.2');
+  const path = join(cacheRoot(), `libjemalloc2-${version}-${pkg.arch}`, 'libjemalloc.so.2');
   if (existsSync(path)) return path;
 
   // The pinned digest is what vouches for the bytes; plain HTTP, which apt itself uses
