@@ -51,8 +51,11 @@ export async function localJemalloc(): Promise<string> {
   // The pinned digest is what vouches for the bytes; plain HTTP, which apt itself uses
   // for deb.debian.org, is the fallback where HTTPS is not let through.
   const debPathOnMirror = `deb.debian.org/debian/pool/main/j/jemalloc/libjemalloc2_${version}_${pkg.arch}.deb`;
-  const url = `https://${debPathOnMirror}`;
-  const response = await fetch(url).catch(() => fetch(`http://${debPathOnMirror}`));
+  const response = await fetch(`https://${debPathOnMirror}`).catch(() =>
+    fetch(`http://${debPathOnMirror}`),
+  );
+  // The one that answered, so an error names what was really fetched.
+  const url = response.url;
   if (!response.ok) throw new Error(`Fetching ${url}: HTTP ${response.status}`);
   const deb = Buffer.from(await response.arrayBuffer());
   const digest = createHash('sha256').update(deb).digest('hex');
