@@ -8,16 +8,16 @@
 // A watchdog catches the silent stall: a list or watch request that hangs (a
 // half-open connection, a wedged proxy) emits nothing at all. Signs of life are a
 // list that succeeded, a watch the server accepted and any event; bookmarks are
-// requested, and client-node re-opens a quiet watch every 30 s, so a healthy
-// informer shows life at least that often. With none for `staleAfterMs` the
-// informer is replaced by a fresh one, which lists again.
+// requested, and the watch (src/kube/watch.ts) opens again after 30 s without a
+// byte, so a healthy informer shows life at least that often. With none for
+// `staleAfterMs` the informer is replaced by a fresh one, which lists again.
 import {
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
   ListWatch,
-  Watch,
 } from '@kubernetes/client-node';
+import { StreamingWatch } from '../kube/watch.ts';
 import type { Logger } from '../log.ts';
 import { internStrings, StringPool } from './string-pool.ts';
 
@@ -75,7 +75,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       };
       informer = new ListWatch<T>(
         path,
-        new WatchWithSignsOfLife(kc, alive, slim),
+        new StreamingWatch(kc, { alive, slim }),
         async () => {
           const result = await list();
           alive();
@@ -213,47 +213,6 @@ export class ResilientInformer<T extends KubernetesObject> {
       await old?.stop().catch(() => {});
       if (!this.#stopping) await this.#startOnce();
     }, delay);
-  }
-}
-
-// client-node's Watch, asking for bookmarks and reporting each watch the server accepted.
-class WatchWithSignsOfLife extends Watch {
-  readonly #alive: () => void;
-  readonly #slim: (object: KubernetesObject | undefined) => void;
-
-  constructor(
-    kc: KubeConfig,
-    alive: () => void,
-    slim: (object: KubernetesObject | undefined) => void,
-  ) {
-    super(kc);
-    this.#alive = alive;
-    this.#slim = slim;
-  }
-
-  override async watch(
-    path: string,
-    queryParams: Record<string, unknown>,
-    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
-    done: (err: unknown) => void,
-  ): Promise<AbortController> {
-    let ended = false;
-    const controller = await super.watch(
-      path,
-      { ...queryParams, allowWatchBookmarks: true },
-      (phase, object, raw) => {
-        this.#alive();
-        this.#slim(object as KubernetesObject);
-        callback(phase, object, raw);
-      },
-      (err) => {
-        ended = true;
-        done(err);
-      },
-    );
-    // super.watch returns once the response arrived; it has called done already if it failed.
-    if (!ended) this.#alive();
-    return controller;
   }
 }
 
