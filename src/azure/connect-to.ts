@@ -154,6 +154,11 @@ export type AzureTransport = {
 
 const connectTimeoutMs = 10_000;
 
+// Each idle TLS connection holds about 84 KB of native memory, so one per customer
+// host, closed after 5 s idle: with a thousand hosts, 10 s kept 2000 of them open.
+// The data-plane client queues its calls per host, an edit's first (ADR 0009).
+export const connectionsPerEndpointHost = 1;
+
 export function createAzureTransport(options: AzureTransportOptions = {}): AzureTransport {
   const rules = options.connectTo ?? [];
   // The default store keeps NODE_EXTRA_CA_CERTS and --use-system-ca working.
@@ -206,11 +211,8 @@ export function createAzureTransport(options: AzureTransportOptions = {}): Azure
   };
 
   const dispatcher = new UndiciAgent({
-    // Customer endpoints: one pool per host, thousands of hosts. Each idle TLS
-    // connection holds about 84 KB of native memory, so two per host, closed after
-    // 5 s idle: with a thousand hosts, 10 s kept 2000 of them open. Measurements
-    // and the price in reaction time: ADR 0009.
-    connections: 2,
+    // Customer endpoints: one pool per host, thousands of hosts.
+    connections: connectionsPerEndpointHost,
     keepAliveTimeout: 5_000,
     keepAliveMaxTimeout: 5_000,
     connect(connectOptions, callback) {

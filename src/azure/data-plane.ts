@@ -5,12 +5,14 @@ import { performance } from 'node:perf_hooks';
 import { type Dispatcher, request } from 'undici';
 import { ValidationFailure } from '../api/reasons.ts';
 import { isAllowedOpenAIHost, type OpenAIEndpoint } from './clouds.ts';
+import { connectionsPerEndpointHost } from './connect-to.ts';
 import {
   classifyDataPlaneResponse,
   classifyNetworkError,
   type DataPlaneResponse,
   type FailureContext,
 } from './errors.ts';
+import { HostQueue } from './host-queue.ts';
 import type { AzureRequestCounter } from './request-metrics.ts';
 
 export type ProbeStrategy = 'InvalidRequest' | 'MinimalCompletion';
@@ -27,11 +29,18 @@ export class DataPlaneClient {
   readonly #dispatcher: Dispatcher;
   readonly #timeoutMs: number;
   readonly #requests: AzureRequestCounter | undefined;
+  readonly #hosts: HostQueue;
 
-  constructor(dispatcher: Dispatcher, timeoutMs: number, requests?: AzureRequestCounter) {
+  constructor(
+    dispatcher: Dispatcher,
+    timeoutMs: number,
+    requests?: AzureRequestCounter,
+    perHost = connectionsPerEndpointHost,
+  ) {
     this.#dispatcher = dispatcher;
     this.#timeoutMs = timeoutMs;
     this.#requests = requests;
+    this.#hosts = new HostQueue(perHost);
   }
 
   async send(
@@ -54,6 +63,7 @@ export class DataPlaneClient {
         `Refusing to send a token to ${url.host}: not an Azure OpenAI host of ${endpoint.cloud.name}`,
       );
     }
+    const release = await this.#hosts.acquire(endpoint.host);
     // A timer cleared on completion: AbortSignal.timeout's outlives the request and
     // fires later for every one, building a DOMException with a stack each time.
     const aborter = new AbortController();
@@ -96,20 +106,8 @@ export class DataPlaneClient {
       );
     } finally {
       clearTimeout(timer);
+      release();
     }
-  }
-
-  /** Proves the network path, the token and the tenant: any answer past those checks will do. */
-  async probeEndpoint(
-    endpoint: OpenAIEndpoint,
-    apiVersion: string,
-    token: string,
-    ctx: FailureContext,
-  ): Promise<void> {
-    const response = await this.send(endpoint, 'GET', '/openai/models', apiVersion, token);
-    const failure = classifyDataPlaneResponse(response, ctx);
-    // Missing the data action still proves the endpoint: the deployments step reports it.
-    if (failure && failure.reason !== 'RoleMissing') throw failure;
   }
 
   /**

@@ -29,6 +29,7 @@ import { CircuitBreaker } from '../azure/circuit-breaker.ts';
 import { createAzureTransport } from '../azure/connect-to.ts';
 import { CredentialCache } from '../azure/credentials.ts';
 import { DataPlaneClient } from '../azure/data-plane.ts';
+import { urgentWork } from '../azure/host-queue.ts';
 import { AzureRequestCounter } from '../azure/request-metrics.ts';
 import { TokenCache } from '../azure/token-cache.ts';
 import type { OperatorConfig } from '../config.ts';
@@ -41,7 +42,7 @@ import { ConfigMapPublisher, type ObservedConfigMap, observeConfigMap } from '..
 import { IntegrationReconciler } from '../reconcile/reconciler.ts';
 import { keyOf, ResilientInformer } from './informer.ts';
 import { LeaderElector } from './leader-election.ts';
-import { WorkQueue } from './work-queue.ts';
+import { type Lane, WorkQueue } from './work-queue.ts';
 
 export class Manager {
   readonly metrics = {
@@ -289,7 +290,7 @@ export class Manager {
       },
       delete: enqueue,
     });
-    const handler = async (key: string) => {
+    const handler = async (key: string, lane: Lane) => {
       const [namespace, name] = key.split('/') as [string, string];
       // Decisions need every cache: an identity missing from a cache that is relisting is not a missing identity.
       if (!this.ready) return { requeueAfterMs: 1_000 };
@@ -297,7 +298,9 @@ export class Manager {
       const started = performance.now();
       let result: Awaited<ReturnType<IntegrationReconciler['reconcile']>>;
       try {
-        result = await this.#reconciler.reconcile(namespace, name);
+        const reconcile = () => this.#reconciler.reconcile(namespace, name);
+        // An edit's Azure calls go before queued re-validations of the same host.
+        result = await (lane === 'urgent' ? urgentWork.run(true, reconcile) : reconcile());
         this.metrics.reconciles.inc({ result: 'success' });
       } catch (error) {
         this.metrics.reconciles.inc({ result: 'error' });

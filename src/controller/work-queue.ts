@@ -20,7 +20,8 @@ export interface WorkQueueOptions {
 
 export type Lane = 'urgent' | 'routine';
 
-export type Handler = (key: string) => Promise<{ requeueAfterMs?: number } | undefined>;
+/** Handles one key; the lane says whether a watch event (urgent) or a re-validation woke it. */
+export type Handler = (key: string, lane: Lane) => Promise<{ requeueAfterMs?: number } | undefined>;
 
 export class WorkQueue {
   // Two lanes: keys woken by a watch event (a user's edit) go before periodic
@@ -126,19 +127,18 @@ export class WorkQueue {
     const handler = this.#handler;
     if (!handler) return;
     while (this.#processing.size < this.#options.concurrency && this.depth > 0) {
-      const key = (
-        this.#urgent.length > 0 ? this.#urgent.shift() : this.#routine.shift()
-      ) as string;
+      const lane: Lane = this.#urgent.length > 0 ? 'urgent' : 'routine';
+      const key = (lane === 'urgent' ? this.#urgent : this.#routine).shift() as string;
       this.#queued.delete(key);
       this.#processing.add(key);
-      void this.#run(key, handler);
+      void this.#run(key, lane, handler);
     }
   }
 
-  async #run(key: string, handler: Handler): Promise<void> {
+  async #run(key: string, lane: Lane, handler: Handler): Promise<void> {
     let next: number | undefined;
     try {
-      const result = await handler(key);
+      const result = await handler(key, lane);
       this.#failures.delete(key);
       next = result?.requeueAfterMs;
     } catch (error) {

@@ -4,7 +4,7 @@
 import type { HttpClient } from '@azure/core-rest-pipeline';
 import type { IntegrationSpec } from '../api/integration.ts';
 import { integrationSpecSchema } from '../api/integration.ts';
-import { type ChainLink, ValidationFailure } from '../api/reasons.ts';
+import { type ChainLink, type FailureReason, ValidationFailure } from '../api/reasons.ts';
 import type { CircuitBreaker, PausedCall } from '../azure/circuit-breaker.ts';
 import { buildCredential, type CredentialCache, type SecretReader } from '../azure/credentials.ts';
 import type { DataPlaneClient } from '../azure/data-plane.ts';
@@ -166,11 +166,28 @@ export async function observe(
       };
     }
 
-    // Endpoint: reachable over the platform's network, and accepting this token.
-    try {
-      await deps.dataPlane.probeEndpoint(spec.endpoint, spec.apiVersion, token, probeCtx);
-    } catch (error) {
-      const failure = asFailure(error);
+    // Endpoint and deployments (ADR 0004). No call of its own proves the endpoint: a
+    // deployment probe passes the same network, token and tenant checks first, so the
+    // first deployment goes alone, and a failure of those checks is the endpoint's.
+    // Any other answer proves the endpoint, and the rest are probed side by side.
+    const probe = async (name: string) => {
+      try {
+        return {
+          name,
+          probe: await deps.dataPlane.probeDeployment(
+            spec.endpoint,
+            name,
+            spec.apiVersion,
+            token,
+            spec.probe.strategy,
+            probeCtx,
+          ),
+        };
+      } catch (error) {
+        return { name, probe: { ready: false, failure: asFailure(error), latencyMs: 0 } };
+      }
+    };
+    const endpointFailed = (failure: ValidationFailure) => {
       record(deps.breaker, host, 'EndpointReachable', failure);
       return {
         observed: {
@@ -179,33 +196,17 @@ export async function observe(
         },
         cachedToken,
       };
-    }
-
-    // Deployments: each one usable by this principal, probed side by side.
-    const deployments = await Promise.all(
-      declaredDeployments.map(async (name) => {
-        try {
-          return {
-            name,
-            probe: await deps.dataPlane.probeDeployment(
-              spec.endpoint,
-              name,
-              spec.apiVersion,
-              token,
-              spec.probe.strategy,
-              probeCtx,
-            ),
-          };
-        } catch (error) {
-          return { name, probe: { ready: false, failure: asFailure(error), latencyMs: 0 } };
-        }
-      }),
-    );
-    // The host is in trouble only if every deployment met weather.
+    };
+    const [firstName = '', ...otherNames] = declaredDeployments;
+    const first = await probe(firstName);
+    if (first.probe.failure && endpointReasons.has(first.probe.failure.reason))
+      return endpointFailed(first.probe.failure);
+    const deployments = [first, ...(await Promise.all(otherNames.map(probe)))];
+    // Weather on every call is the endpoint's (a throttled or failing resource).
     const failures = deployments.map((d) => d.probe.failure);
     const weather = failures.every((f) => f?.transient) ? failures[0] : undefined;
-    if (weather) record(deps.breaker, host, 'DeploymentsReady', weather);
-    else deps.breaker?.succeeded(host);
+    if (weather) return endpointFailed(weather);
+    deps.breaker?.succeeded(host);
     return {
       observed: {
         observation: { ...base, ...known, identity: identityObserved, deployments },
@@ -244,6 +245,20 @@ function record(
 }
 
 const authorizationReasons = new Set(['RoleMissing', 'TokenRejected', 'TenantMismatch']);
+
+// What the endpoint refuses before any deployment is looked at: the network path,
+// the token, the tenant and the api-version.
+const endpointReasons = new Set<FailureReason>([
+  'DNSFailure',
+  'TLSFailure',
+  'ConnectionFailed',
+  'Timeout',
+  'FirewallDenied',
+  'TokenRejected',
+  'TenantMismatch',
+  'ApiVersionUnsupported',
+  'EndpointNotAllowed',
+]);
 
 function hasAuthorizationFailure(observation: Observation): boolean {
   const chain = observation.chainFailure?.failure.reason;

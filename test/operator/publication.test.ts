@@ -111,6 +111,35 @@ describe('publication', { concurrency: true }, async () => {
     assert.ok(!/eyJ[\w-]+\.[\w-]+\./.test(everything), 'no token');
   });
 
+  test('a validation costs one call per deployment, and an endpoint that refuses the network only one', async (t) => {
+    const namespace = await operator.namespace(t);
+    const resource = healthyCopy();
+    await apply(kc, integration(namespace, 'economy', specFor(resource, ['gpt-4o', 'missing'])));
+    await waitForReason(kc, namespace, 'economy', 'DeploymentNotFound');
+    const calls = emulator
+      .requests({ service: 'openai', resource })
+      .map((r) => `${r.method} ${r.path}`);
+    assert.deepEqual(calls.sort(), [
+      'POST /openai/deployments/gpt-4o/chat/completions',
+      'POST /openai/deployments/missing/chat/completions',
+    ]);
+
+    const { firewall } = customers;
+    await apply(
+      kc,
+      integration(namespace, 'walled', {
+        ...specFor(firewall.resource, ['gpt-4o', 'text-embedding-3-small', 'other']),
+        tenantId: firewall.tenantId,
+      }),
+    );
+    await waitForReason(kc, namespace, 'walled', 'FirewallDenied', 30_000, 'False');
+    assert.equal(
+      emulator.requests({ service: 'openai', resource: firewall.resource }).length,
+      1,
+      'the first deployment met the firewall; the others were not called',
+    );
+  });
+
   test('a healthy sample is Ready for kubectl wait', async (t) => {
     const namespace = await operator.namespace(t);
     await apply(kc, integration(namespace, 'contoso', specFor(healthyCopy())));

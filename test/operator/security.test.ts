@@ -135,13 +135,27 @@ describe('security', async () => {
       egressIps: [],
     };
     await assert.rejects(
-      operator.manager.dataPlane.probeEndpoint(evil, '2024-10-21', 'a-token', ctx),
+      operator.manager.dataPlane.probeDeployment(
+        evil,
+        'gpt-4o',
+        '2024-10-21',
+        'a-token',
+        'InvalidRequest',
+        ctx,
+      ),
       (e) => (e as { reason?: string }).reason === 'EndpointNotAllowed',
     );
     // A Gov host is an Azure host, but not of the public cloud the token is for.
     const gov = { ...evil, url: 'https://adatum.openai.azure.us/', host: 'adatum.openai.azure.us' };
     await assert.rejects(
-      operator.manager.dataPlane.probeEndpoint(gov, '2024-10-21', 'a-token', ctx),
+      operator.manager.dataPlane.probeDeployment(
+        gov,
+        'gpt-4o',
+        '2024-10-21',
+        'a-token',
+        'InvalidRequest',
+        ctx,
+      ),
       (e) => (e as { reason?: string }).reason === 'EndpointNotAllowed',
     );
     const reached = emulator
