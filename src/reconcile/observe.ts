@@ -169,7 +169,8 @@ export async function observe(
     // Endpoint and deployments (ADR 0004). No call of its own proves the endpoint: a
     // deployment probe passes the same network, token and tenant checks first, so the
     // first deployment goes alone, and a failure of those checks is the endpoint's.
-    // Any other answer proves the endpoint, and the rest are probed side by side.
+    // Any other answer proves the endpoint, and the rest are sent together (the
+    // data-plane client takes them one at a time per host, src/azure/host-queue.ts).
     const probe = async (name: string) => {
       try {
         return {
