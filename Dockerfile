@@ -18,9 +18,9 @@ FROM node:24.21.0-bookworm-slim
 ENV NODE_ENV=production
 # jemalloc instead of glibc's malloc (ADR 0011): glibc keeps what V8's threads and the
 # TLS connections free in fragments it cannot return; jemalloc hands freed pages back
-# at once (its background thread does most of it). 10 to 17 MB less peak RSS at 5000
-# integrations than glibc, and 4 to 9 MB less than a quarter second of decay, for no
-# operator CPU we could measure (docs/BENCHMARKS.md).
+# at once. 10 to 17 MB less peak RSS at 5000 integrations than glibc for no CPU we
+# could measure, and about 4 MB less than a quarter second of decay for about 4% more
+# operator CPU (ADR 0011, docs/BENCHMARKS.md).
 RUN apt-get update \
   && apt-get install -y --no-install-recommends libjemalloc2=5.3.0-1 \
   && rm -rf /var/lib/apt/lists/* \
