@@ -31,16 +31,12 @@ export class DataPlaneClient {
   readonly #requests: AzureRequestCounter | undefined;
   readonly #hosts: HostQueue;
 
-  constructor(
-    dispatcher: Dispatcher,
-    timeoutMs: number,
-    requests?: AzureRequestCounter,
-    perHost = connectionsPerEndpointHost,
-  ) {
+  constructor(dispatcher: Dispatcher, timeoutMs: number, requests?: AzureRequestCounter) {
     this.#dispatcher = dispatcher;
     this.#timeoutMs = timeoutMs;
     this.#requests = requests;
-    this.#hosts = new HostQueue(perHost);
+    // As many calls at a time per host as the dispatcher has connections to it.
+    this.#hosts = new HostQueue(connectionsPerEndpointHost);
   }
 
   async send(

@@ -20,12 +20,8 @@ export class HostQueue {
 
   /** Resolves when the host is free for this call; the returned function frees it again. */
   async acquire(host: string): Promise<() => void> {
-    let waiting = this.#hosts.get(host);
-    if (!waiting) {
-      waiting = { urgent: [], routine: [], running: 0 };
-      this.#hosts.set(host, waiting);
-    }
-    const entry = waiting;
+    const entry = this.#hosts.get(host) ?? { urgent: [], routine: [], running: 0 };
+    this.#hosts.set(host, entry);
     if (entry.running < this.#perHost) entry.running++;
     else
       await new Promise<void>((resolve) =>

@@ -27,14 +27,12 @@ type WatchCallback = (phase: string, apiObj: unknown, watchObj?: unknown) => voi
 type DoneCallback = (err: unknown) => void;
 
 export class StreamingWatch extends Watch {
-  readonly #kc: KubeConfig;
   readonly #alive: () => void;
   readonly #slim: (object: KubernetesObject) => void;
   readonly #idleTimeoutMs: number;
 
   constructor(kc: KubeConfig, options: StreamingWatchOptions = {}) {
     super(kc);
-    this.#kc = kc;
     this.#alive = options.alive ?? (() => {});
     this.#slim = options.slim ?? (() => {});
     this.#idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
@@ -46,7 +44,7 @@ export class StreamingWatch extends Watch {
     callback: WatchCallback,
     done: DoneCallback,
   ): Promise<AbortController> {
-    const cluster = this.#kc.getCurrentCluster();
+    const cluster = this.config.getCurrentCluster();
     if (!cluster) throw new Error('The kubeconfig has no current cluster');
     const url = new URL(cluster.server + path);
     url.searchParams.set('watch', 'true');
@@ -56,7 +54,7 @@ export class StreamingWatch extends Watch {
       if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
     }
     const context = new RequestContext(url.toString(), HttpMethod.GET);
-    await this.#kc.applySecurityAuthentication(context);
+    await this.config.applySecurityAuthentication(context);
 
     const controller = new AbortController();
     let finished = false;
