@@ -1,7 +1,27 @@
 // `npm run build`: the operator and every dependency it uses in one file,
 // dist/main.js, which is all the image ships (docs/adr/0008).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { build } from 'esbuild';
+import { isBuiltin } from 'node:module';
+import { build, type Plugin } from 'esbuild';
+
+// An ESM import of a built-in module makes Node build its ESM facade, which reads
+// every export once: node:http's lazy WebSocket, CloseEvent and MessageEvent then
+// load Node's own copy of undici and the web streams (a second HTTP client, never
+// used). Through require(), exports are read only when used.
+const builtinsThroughRequire: Plugin = {
+  name: 'builtins-through-require',
+  setup(build) {
+    build.onResolve({ filter: /^[a-z_/:]+$/ }, (args) =>
+      (args.kind === 'import-statement' || args.kind === 'dynamic-import') && isBuiltin(args.path)
+        ? { path: args.path, namespace: 'builtin' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
 
 const outfile = 'dist/main.js';
 await build({
@@ -17,6 +37,7 @@ await build({
   charset: 'ascii',
   legalComments: 'linked',
   logLevel: 'warning',
+  plugins: [builtinsThroughRequire],
   // Bundled CommonJS packages call require() for Node's built-in modules.
   banner: {
     js: "import{createRequire}from'node:module';const require=createRequire(import.meta.url);",
