@@ -5,7 +5,9 @@
 //
 // The pool is bounded by two generations: a string not seen again within one
 // generation is forgotten (the objects holding it keep it), so values that churn,
-// such as resourceVersions, cannot grow it.
+// such as resourceVersions, cannot grow it. What repeats (kinds, tenants, reasons,
+// the timestamps of one second) is seen again within a few thousand strings; a
+// generation of 20,000 held mostly names seen once, 1 MB of map at 5000 integrations.
 
 export class StringPool {
   readonly #maxEntries: number;
@@ -13,7 +15,7 @@ export class StringPool {
   #current = new Map<string, string>();
   #previous = new Map<string, string>();
 
-  constructor({ maxEntries = 20_000, maxLength = 256 } = {}) {
+  constructor({ maxEntries = 4_096, maxLength = 256 } = {}) {
     this.#maxEntries = maxEntries;
     this.#maxLength = maxLength;
   }
