@@ -4,6 +4,8 @@
 // createDispatcher), and HTTP/2 wherever the server offers it. Here the dispatcher is
 // memoised per cluster and user, so connections stay alive as client-go's do; it speaks
 // HTTP/1.1; and the generated API clients send through undici's request, not fetch.
+
+import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import {
   type Configuration,
   createConfiguration,
@@ -18,9 +20,10 @@ import {
 import { Agent, type Dispatcher, request } from 'undici';
 
 // Every watch holds a connection of its own under HTTP/1.1 (the operator runs five), so
-// this leaves more than 25 for requests. Unbounded, the 5000-integration benchmark
-// opened 99, about 84 KB of native memory each.
-const apiServerConnections = 32;
+// this leaves 11 for requests: the API server answers a write in a few milliseconds,
+// so 11 carry far more than its two cores serve. Unbounded, the 5000-integration
+// benchmark opened 99, about 80 KB of native memory each.
+const apiServerConnections = 16;
 
 type Cluster = { name?: string; server?: string } | null;
 type KubeConfigInternals = {
@@ -50,7 +53,7 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
         key,
         options.type === 'agent'
           ? new Agent({
-              connect: options.connect,
+              connect: { ...options.connect, secureContext: sharedSecureContext(options.connect) },
               allowH2: false,
               connections: apiServerConnections,
             })
@@ -61,6 +64,13 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
   };
   patched.add(kc);
   return kc;
+}
+
+// Given only ca, cert and key, tls.connect builds a secure context per connection:
+// about 25 KB each, and the CA parsed again at every connect.
+function sharedSecureContext(connect: object | undefined): SecureContext {
+  const { ca, cert, key, pfx, passphrase } = (connect ?? {}) as SecureContextOptions;
+  return createSecureContext({ ca, cert, key, pfx, passphrase });
 }
 
 // fetch builds web streams, Headers and Request objects for every call: in the
