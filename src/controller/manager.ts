@@ -2,7 +2,6 @@
 // only say "look at this key again"; the reconciler reads current state.
 import { performance } from 'node:perf_hooks';
 import {
-  ApiException,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -161,17 +160,9 @@ export class Manager {
     );
     this.statusWriter = new StatusWriter(custom);
     this.events = new EventRecorder(core, config.POD_NAME);
-    this.publisher = new ConfigMapPublisher(core, async (namespace, name) => {
-      // The cache only holds ConfigMaps we labelled; a foreign one of the same name must be seen too.
-      const cached = this.#informers.configMaps.get(name, namespace);
-      if (cached) return cached;
-      try {
-        return observeConfigMap(await core.readNamespacedConfigMap({ namespace, name }));
-      } catch (error) {
-        if (error instanceof ApiException && error.code === 404) return undefined;
-        throw error;
-      }
-    });
+    this.publisher = new ConfigMapPublisher(core, (namespace, name) =>
+      this.#informers.configMaps.get(name, namespace),
+    );
     this.breaker = new CircuitBreaker({
       failureThreshold: config.TENANT_CIRCUIT_THRESHOLD,
       openMs: config.TENANT_CIRCUIT_OPEN,
