@@ -9,8 +9,10 @@
 // NODE_OPTIONS refuses), OPERATOR_ENV_X=v (X=v in the operator's environment, e.g.
 // OPERATOR_ENV_LD_PRELOAD= for glibc's malloc instead of the image's), BENCH_ENTRY=src
 // (the TypeScript sources: readable profiles), BENCH_LOG_LEVEL, BENCH_SHOW_MEMORY=1
-// (the operator's memory metrics at the end).
-import { readdirSync, readFileSync } from 'node:fs';
+// (the operator's memory metrics at the end), BENCH_APISERVER_PROFILE=dir (the API
+// server's CPU profile over the ramp and over the first floor run, for `go tool pprof`).
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -32,6 +34,7 @@ import { clouds } from '../../src/azure/clouds.ts';
 import { eventBody } from '../../src/kube/events.ts';
 import { statusApplyBody } from '../../src/kube/status-writer.ts';
 import { makeApiClient } from '../../src/kube/transport.ts';
+import { configMapApplyBody } from '../../src/publish/apply.ts';
 import { buildPublication } from '../../src/publish/configmap.ts';
 import { nextStatus, type Observation, plan } from '../../src/reconcile/evaluate.ts';
 import { startAzureEmulator } from '../azure-emulator/index.ts';
@@ -45,7 +48,7 @@ import {
 } from '../azure-emulator/sample-world.ts';
 import type { WorldInput } from '../azure-emulator/world.ts';
 import { moduleDir } from '../controlplane/binaries.ts';
-import { startControlPlane } from '../controlplane/controlplane.ts';
+import { type ControlPlane, startControlPlane } from '../controlplane/controlplane.ts';
 import { installOperatorIdentity } from '../support/operator-identity.ts';
 import { spawnOperator } from '../support/operator-process.ts';
 
@@ -205,7 +208,8 @@ function operatorPayloads(
     state: 'published',
     publication,
   });
-  return { status, configMap: publication.configMap, events };
+  // A first publication is create-only, as the operator's (src/publish/apply.ts).
+  return { status, configMap: configMapApplyBody(publication, true), events };
 }
 
 /**
@@ -340,6 +344,41 @@ function cpuByProcess(controlPlaneDir: string, operatorPid: number | undefined):
   return seconds;
 }
 
+/** Starts a CPU profile of the API server; resolves when it has been written to `file`. */
+async function profileApiServer(admin: KubeConfig, seconds: number, file: string): Promise<void> {
+  const options: import('node:https').RequestOptions = {};
+  await admin.applyToHTTPSOptions(options);
+  const url = new URL(`/debug/pprof/profile?seconds=${seconds}`, admin.getCurrentCluster()?.server);
+  await new Promise<void>((resolve, reject) => {
+    httpsRequest(url, options, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        writeFileSync(file, Buffer.concat(chunks));
+        resolve();
+      });
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+const profileDir = process.env.BENCH_APISERVER_PROFILE;
+
+/** Audit events from index `from` on, counted by user, verb, resource and code. */
+function auditSummary(events: ReturnType<ControlPlane['auditEvents']>, from: number): string {
+  const counts = new Map<string, number>();
+  for (const e of events.slice(from)) {
+    if (e.stage !== 'ResponseComplete') continue;
+    const resource = [e.objectRef?.resource, e.objectRef?.subresource].filter(Boolean).join('/');
+    const key = `${e.user.username} ${e.verb} ${resource} ${e.responseStatus?.code}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts]
+    .map(([k, n]) => `${n}\t${k}`)
+    .sort()
+    .join('\n');
+}
+
 const cpuSince = (before: CpuSeconds, after: CpuSeconds): CpuSeconds => ({
   apiServer: round(after.apiServer - before.apiServer),
   etcd: round(after.etcd - before.etcd),
@@ -424,6 +463,10 @@ async function main() {
     const indexes = Array.from({ length: N }, (_, i) => i);
     const applyStartedAt = Date.now();
     const cpuAtApply = cpuByProcess(controlPlane.dir, pid);
+    const auditAtApply = profileDir ? controlPlane.auditEvents().length : 0;
+    const rampProfile = profileDir
+      ? profileApiServer(admin, Math.round(N / 70), join(profileDir, 'operator.pprof'))
+      : undefined;
     await pool(indexes, C, async (i) => {
       await custom.createNamespacedCustomObject({
         ...integrationResource,
@@ -439,6 +482,12 @@ async function main() {
       await sleep(1_000);
     }
     const cpuToReady = cpuSince(cpuAtApply, cpuByProcess(controlPlane.dir, pid));
+    await rampProfile;
+    if (profileDir)
+      writeFileSync(
+        join(profileDir, 'operator.audit'),
+        auditSummary(controlPlane.auditEvents(), auditAtApply),
+      );
     const readyTimes = new Map<string, number>();
     while (readyTimes.size < N) {
       const { items } = (await custom.listCustomObjectForAllNamespaces({
@@ -558,8 +607,19 @@ async function main() {
     const floorCpu: CpuSeconds[] = [];
     for (let run = 0; run < Number(args['floor-runs']); run++) {
       const before = cpuByProcess(controlPlane.dir, undefined);
+      const auditBefore = profileDir ? controlPlane.auditEvents().length : 0;
+      const floorProfile =
+        profileDir && run === 0
+          ? profileApiServer(admin, Math.round(N / 110), join(profileDir, 'floor.pprof'))
+          : undefined;
       floorRunsSeconds.push(round(await measureFloor(admin, identity.kubeConfig, `floor-${run}`)));
       floorCpu.push(cpuSince(before, cpuByProcess(controlPlane.dir, undefined)));
+      await floorProfile;
+      if (profileDir && run === 0)
+        writeFileSync(
+          join(profileDir, 'floor.audit'),
+          auditSummary(controlPlane.auditEvents(), auditBefore),
+        );
     }
     const floorSeconds = percentile(floorRunsSeconds, 50);
 
