@@ -39,6 +39,11 @@ export class DataPlaneClient {
     this.#hosts = new HostQueue(connectionsPerEndpointHost);
   }
 
+  /** Calls waiting for their host's connection: how far per-host throughput is the limit. */
+  get waitingForHost(): number {
+    return this.#hosts.waiting;
+  }
+
   async send(
     endpoint: OpenAIEndpoint,
     method: 'GET' | 'POST',
@@ -59,14 +64,25 @@ export class DataPlaneClient {
         `Refusing to send a token to ${url.host}: not an Azure OpenAI host of ${endpoint.cloud.name}`,
       );
     }
-    const release = await this.#hosts.acquire(endpoint.host);
     // A timer cleared on completion: AbortSignal.timeout's outlives the request and
-    // fires later for every one, building a DOMException with a stack each time.
+    // fires later for every one, building a DOMException with a stack each time. The
+    // time waiting for the host counts: a call takes at most the timeout in all.
     const aborter = new AbortController();
     const timer = setTimeout(
       () => aborter.abort(new DOMException('The operation timed out', 'TimeoutError')),
       this.#timeoutMs,
     );
+    let release: () => void;
+    try {
+      release = await this.#hosts.acquire(endpoint.host, aborter.signal);
+    } catch {
+      clearTimeout(timer);
+      this.#requests?.failure('openai', aborter.signal.reason);
+      throw new ValidationFailure(
+        'Timeout',
+        `${endpoint.host} did not answer in time: this call waited ${Math.round(this.#timeoutMs / 1000)} s behind others to the same host; retrying`,
+      );
+    }
     try {
       const response = await request(url, {
         method,

@@ -39,3 +39,20 @@ test('a slot released twice is freed once', async () => {
   (await third)();
   assert.equal(hosts.busyHosts, 0);
 });
+
+test('a call whose signal aborts while it waits leaves the queue, and the host serves the next', async () => {
+  const hosts = new HostQueue(1);
+  const hung = await hosts.acquire('a');
+  const impatient = new AbortController();
+  const waitingTooLong = hosts.acquire('a', impatient.signal);
+  const patient = hosts.acquire('a');
+  assert.equal(hosts.waiting, 2);
+
+  impatient.abort(new Error('timed out'));
+  await assert.rejects(waitingTooLong, /timed out/);
+  assert.equal(hosts.waiting, 1, 'the aborted call no longer waits');
+
+  hung();
+  (await patient)();
+  assert.equal(hosts.busyHosts, 0, 'the aborted call holds nothing');
+});

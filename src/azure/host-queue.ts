@@ -2,7 +2,9 @@
 // The operator holds one connection per host (ADR 0009): thousands of hosts, each
 // TLS connection about 84 KB. Left to undici, an edit's probes would wait behind
 // every re-validation queued on that connection; here they go first, as the work
-// queue's urgent lane goes before its routine one.
+// queue's urgent lane goes before its routine one. A call waits no longer than its
+// signal allows: behind a host that hangs, each call would otherwise wait for every
+// call ahead of it to time out in turn.
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 /** Work started from an edit or another watch event, not from periodic re-validation. */
@@ -18,15 +20,30 @@ export class HostQueue {
     this.#perHost = perHost;
   }
 
-  /** Resolves when the host is free for this call; the returned function frees it again. */
-  async acquire(host: string): Promise<() => void> {
+  /**
+   * Resolves when the host is free for this call; the returned function frees it again.
+   * Rejects with the signal's reason if it aborts first, and the call leaves the queue.
+   */
+  async acquire(host: string, signal?: AbortSignal): Promise<() => void> {
+    signal?.throwIfAborted();
     const entry = this.#hosts.get(host) ?? { urgent: [], routine: [], running: 0 };
     this.#hosts.set(host, entry);
     if (entry.running < this.#perHost) entry.running++;
-    else
-      await new Promise<void>((resolve) =>
-        (urgentWork.getStore() ? entry.urgent : entry.routine).push(resolve),
-      );
+    else {
+      const lane = urgentWork.getStore() ? entry.urgent : entry.routine;
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          lane.splice(lane.indexOf(admit), 1);
+          reject(signal?.reason);
+        };
+        const admit = () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        lane.push(admit);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+    }
     let released = false;
     return () => {
       if (released) return;
@@ -41,5 +58,12 @@ export class HostQueue {
   /** Hosts with a call running or waiting. */
   get busyHosts(): number {
     return this.#hosts.size;
+  }
+
+  /** Calls waiting for their host, all hosts together. */
+  get waiting(): number {
+    let count = 0;
+    for (const entry of this.#hosts.values()) count += entry.urgent.length + entry.routine.length;
+    return count;
   }
 }
