@@ -48,6 +48,12 @@ export function renderMetrics(manager: Manager): string {
         metrics.azureRequests.counts.samples(),
       )
       .scalar(
+        'aoai_operator_data_plane_calls_waiting',
+        'gauge',
+        'Data-plane calls waiting for the one connection to their endpoint host.',
+        manager.dataPlane.waitingForHost,
+      )
+      .scalar(
         'aoai_operator_circuits_open',
         'gauge',
         'Customer sign-ins and endpoints whose calls are paused after repeated transient failures.',
