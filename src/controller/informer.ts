@@ -5,6 +5,11 @@
 // capped, jittered backoff (one restart pending at most), ignores errors while
 // stopping, guards handlers, and is ready only after a list that succeeded.
 //
+// A restarted informer starts from its predecessor's cache, so its first list is
+// compared with what was known, as client-go's Replace does: an object deleted while
+// no watch ran is reported deleted, a changed one updated, an unchanged one not at all.
+// Update handlers get the object an event replaces, read from the cache just before.
+//
 // A watchdog catches the silent stall: a list or watch request that hangs (a
 // half-open connection, a wedged proxy) emits nothing at all. Signs of life are a
 // list that succeeded, a watch the server accepted and any event; bookmarks are
@@ -45,7 +50,10 @@ export class ResilientInformer<T extends KubernetesObject> {
   #stopping = false;
   #restartTimer: NodeJS.Timeout | undefined;
   #failures = 0;
-  #known = new Map<string, T>();
+  // What the next update replaces: the cached object a watch event is about to
+  // overwrite, or, while a list is applied, the cache as it was before.
+  #replacedByEvent: { object: KubernetesObject; previous: T | undefined } | undefined;
+  #replacedByList: CacheMap<T> | undefined;
   #lastSignOfLife = Date.now();
   #watchdog: NodeJS.Timeout | undefined;
   #replaced: () => void = () => {};
@@ -73,18 +81,33 @@ export class ResilientInformer<T extends KubernetesObject> {
       const alive = () => {
         if (informer === this.#informer) this.#lastSignOfLife = Date.now();
       };
+      const arriving = (object: KubernetesObject) => {
+        slim(object);
+        const { name, namespace } = object.metadata ?? {};
+        this.#replacedByEvent = { object, previous: informer?.get(name ?? '', namespace) };
+      };
       informer = new ListWatch<T>(
         path,
-        new StreamingWatch(kc, { alive, slim }),
+        new StreamingWatch(kc, { alive, slim: arriving }),
         async () => {
           const result = await list();
           alive();
           for (const item of result.items) slim(item);
+          // ListWatch applies the list to its cache as soon as this returns.
+          if (informer && informer === this.#informer) {
+            this.#replacedByList = copyCache(cacheOf(informer));
+            setImmediate(() => {
+              this.#replacedByList = undefined;
+            });
+          }
           return result;
         },
         false,
         options.labelSelector,
       );
+      // Start from what the predecessor knew; a copy, as a stalled one may still write to its own.
+      const predecessor = this.#informer;
+      if (predecessor) setCache(informer, copyCache(cacheOf(predecessor)));
       return informer;
     };
   }
@@ -136,34 +159,21 @@ export class ResilientInformer<T extends KubernetesObject> {
           fn?.(object);
         } catch (error) {
           this.#log.error({ err: error }, `Informer ${what} handler failed`);
+        } finally {
+          this.#replacedByEvent = undefined;
         }
       };
     informer.on(
       'add',
-      guard('add', (o) => {
-        const key = keyOf(o);
-        const previous = this.#known.get(key);
-        this.#known.set(key, o);
-        // A relist replays objects as adds: present them as updates when we knew them.
-        if (previous) this.#handlers.update?.(o, previous);
-        else this.#handlers.add?.(o);
-      }),
+      guard('add', (o) => this.#handlers.add?.(o)),
     );
     informer.on(
       'update',
-      guard('update', (o) => {
-        const key = keyOf(o);
-        const previous = this.#known.get(key);
-        this.#known.set(key, o);
-        this.#handlers.update?.(o, previous);
-      }),
+      guard('update', (o) => this.#handlers.update?.(o, this.#previousOf(o))),
     );
     informer.on(
       'delete',
-      guard('delete', (o) => {
-        this.#known.delete(keyOf(o));
-        this.#handlers.delete?.(o);
-      }),
+      guard('delete', (o) => this.#handlers.delete?.(o)),
     );
     informer.on('error', (error) => {
       if (this.#stopping || informer !== this.#informer) return;
@@ -180,6 +190,14 @@ export class ResilientInformer<T extends KubernetesObject> {
     } catch (error) {
       this.#scheduleRestart(error);
     }
+  }
+
+  /** The object `o` replaced in the cache, if it was known. */
+  #previousOf(o: T): T | undefined {
+    const event = this.#replacedByEvent;
+    if (event?.object === o) return event.previous;
+    const { name = '', namespace = '' } = o.metadata ?? {};
+    return this.#replacedByList?.get(namespace)?.get(name);
   }
 
   #checkStaleness(): void {
@@ -229,6 +247,24 @@ export function trim(object: KubernetesObject | undefined): void {
     const { [lastAppliedAnnotation]: _, ...others } = metadata.annotations;
     metadata.annotations = Object.keys(others).length > 0 ? others : undefined;
   }
+}
+
+// ListWatch's cache, by namespace then name. It is private in client-node's types;
+// if a later version renames it, a restarted informer starts empty and reports
+// every object as added, as it did before.
+type CacheMap<T> = Map<string, Map<string, T>>;
+
+function cacheOf<T>(informer: ListWatch<T & KubernetesObject>): CacheMap<T> | undefined {
+  const objects = (informer as unknown as { objects?: unknown }).objects;
+  return objects instanceof Map ? (objects as CacheMap<T>) : undefined;
+}
+
+function setCache<T>(informer: ListWatch<T & KubernetesObject>, cache: CacheMap<T> | undefined) {
+  if (cache && cacheOf(informer)) (informer as unknown as { objects: CacheMap<T> }).objects = cache;
+}
+
+function copyCache<T>(cache: CacheMap<T> | undefined): CacheMap<T> | undefined {
+  return cache && new Map([...cache].map(([namespace, objects]) => [namespace, new Map(objects)]));
 }
 
 // One pool for every informer: an owner reference repeats the owner's kind and apiVersion.

@@ -4,7 +4,13 @@
 // afresh and deliver what changed meanwhile.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CoreV1Api, KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1ConfigMap,
+} from '@kubernetes/client-node';
 import { ResilientInformer } from '../../src/controller/informer.ts';
 import { createLogger } from '../../src/log.ts';
 import { sharedCluster, testNamespace } from '../support/cluster.ts';
@@ -67,4 +73,72 @@ test('a stalled informer is noticed by its watchdog, and catches up by listing a
   await waitFor('the new watch to deliver', async () =>
     seen.has('after-the-stall') ? true : undefined,
   );
+});
+
+test('after a stall, the fresh list is compared with what was known: deletes, updates and adds, nothing for the unchanged', async (t) => {
+  const admin = sharedCluster().kubeConfig();
+  const namespace = await testNamespace(t, admin);
+  const server = new URL(admin.getCurrentCluster()?.server ?? '');
+  const proxy = await startFreezableProxy({ host: server.hostname, port: Number(server.port) });
+  t.after(() => proxy.close());
+  const viaProxy = new KubeConfig();
+  viaProxy.loadFromString(admin.exportConfig());
+  const cluster = viaProxy.getCurrentCluster();
+  viaProxy.clusters = viaProxy.clusters.map((c) =>
+    c.name === cluster?.name ? { ...c, server: `https://127.0.0.1:${proxy.port}` } : c,
+  );
+  const proxied = viaProxy.makeApiClient(CoreV1Api);
+  const informer = new ResilientInformer<V1ConfigMap>(
+    'configMaps',
+    viaProxy,
+    `/api/v1/namespaces/${namespace}/configmaps`,
+    () => proxied.listNamespacedConfigMap({ namespace }),
+    createLogger('silent'),
+    { staleAfterMs: 2_000 },
+  );
+  const events: string[] = [];
+  const name = (cm: V1ConfigMap | undefined) => cm?.metadata?.name ?? '';
+  await informer.start({
+    add: (cm) => events.push(`add ${name(cm)}`),
+    update: (cm, previous) =>
+      events.push(`update ${name(cm)} ${previous?.data?.v ?? 'unknown'} -> ${cm.data?.v}`),
+    delete: (cm) => events.push(`delete ${name(cm)}`),
+  });
+  t.after(() => informer.stop());
+
+  const core = admin.makeApiClient(CoreV1Api);
+  for (const each of ['kept', 'edited', 'deleted'])
+    await core.createNamespacedConfigMap({
+      namespace,
+      body: { metadata: { name: each }, data: { v: '1' } },
+    });
+  await waitFor('the watch to deliver the ConfigMaps', async () =>
+    events.length === 3 ? true : undefined,
+  );
+
+  proxy.freeze();
+  events.length = 0;
+  await core.patchNamespacedConfigMap(
+    { namespace, name: 'edited', body: { data: { v: '2' } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+  await core.deleteNamespacedConfigMap({ namespace, name: 'deleted' });
+  await core.createNamespacedConfigMap({
+    namespace,
+    body: { metadata: { name: 'created' }, data: { v: '1' } },
+  });
+  await waitFor(
+    'the watchdog to withdraw readiness',
+    async () => (informer.ready ? undefined : true),
+    10_000,
+  );
+
+  proxy.thaw();
+  await waitFor(
+    'the informer to list again and be ready',
+    async () => (informer.ready && events.length >= 3 ? true : undefined),
+    15_000,
+  );
+  assert.deepEqual(events.sort(), ['add created', 'delete deleted', 'update edited 1 -> 2']);
+  assert.deepEqual(informer.list().map(name).sort(), ['created', 'edited', 'kept']);
 });
