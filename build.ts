@@ -38,6 +38,7 @@ await build({
   legalComments: 'linked',
   logLevel: 'warning',
   plugins: [builtinsThroughRequire],
+  inject: ['src/bundle-globals.ts'],
   // Bundled CommonJS packages call require() for Node's built-in modules.
   banner: {
     js: "import{createRequire}from'node:module';const require=createRequire(import.meta.url);",
