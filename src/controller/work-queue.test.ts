@@ -50,19 +50,45 @@ test('concurrency is bounded', async () => {
   assert.equal(peak, 2);
 });
 
-test('failures back off per key, exponentially up to the cap', async () => {
+/** A clock and the queue's one timer, moved by hand. */
+function fakeTime() {
+  let clock = 0;
+  let pending: { fn: () => void; at: number } | undefined;
   const delays: number[] = [];
-  const timers: Array<() => void> = [];
+  return {
+    delays,
+    options: {
+      now: () => clock,
+      setTimer: (fn: () => void, ms: number) => {
+        delays.push(ms);
+        pending = { fn, at: clock + ms };
+        return pending;
+      },
+      clearTimer: (handle: unknown) => {
+        if (pending === handle) pending = undefined;
+      },
+    },
+    /** Moves the clock to the timer's time and fires it. */
+    fireNext() {
+      const due = pending;
+      if (!due) return;
+      clock = due.at;
+      pending = undefined;
+      due.fn();
+    },
+    get now() {
+      return clock;
+    },
+  };
+}
+
+test('failures back off per key, exponentially up to the cap', async () => {
+  const time = fakeTime();
   const queue = new WorkQueue({
     concurrency: 1,
     baseBackoffMs: 100,
     maxBackoffMs: 1_000,
-    setTimer: (fn, ms) => {
-      delays.push(ms);
-      timers.push(fn);
-      return timers.length;
-    },
-    clearTimer: () => {},
+    ...time.options,
   });
   queue.start(async () => {
     throw new Error('boom');
@@ -70,9 +96,9 @@ test('failures back off per key, exponentially up to the cap', async () => {
   queue.add('k');
   for (let i = 0; i < 6; i++) {
     await tick();
-    timers.shift()?.();
+    time.fireNext();
   }
-  assert.deepEqual(delays, [100, 200, 400, 800, 1_000, 1_000]);
+  assert.deepEqual(time.delays, [100, 200, 400, 800, 1_000, 1_000]);
 });
 
 test('a requeue after success is scheduled, and an earlier add wins', async () => {
@@ -112,23 +138,61 @@ test('a key woken by an event runs before routine re-validation that waits', asy
 });
 
 test('retries of all keys together are spaced by the overall bucket, beyond its burst', async () => {
-  const delays: number[] = [];
+  const time = fakeTime();
   const queue = new WorkQueue({
     concurrency: 10,
     baseBackoffMs: 100,
     retryRatePerSecond: 10,
     retryBurst: 3,
-    now: () => 0, // no refill: the fourth and later retries wait 100 ms more each
-    setTimer: (_fn, ms) => delays.push(ms),
-    clearTimer: () => {},
+    ...time.options,
   });
-  queue.start(async () => {
+  const failedOnce = new Set<string>();
+  const retriedAt: Record<string, number> = {};
+  queue.start(async (key) => {
+    if (failedOnce.has(key)) {
+      retriedAt[key] = time.now;
+      return undefined;
+    }
+    failedOnce.add(key);
     throw new Error('the API server is down');
   });
   for (let i = 0; i < 6; i++) queue.add(`k${i}`);
   await tick();
+  // The clock stands still while they fail: the bucket refills only as it moves.
+  for (let i = 0; i < 3; i++) {
+    time.fireNext();
+    await tick();
+  }
   assert.deepEqual(
-    delays.sort((a, b) => a - b),
+    Object.values(retriedAt).sort((a, b) => a - b),
     [100, 100, 100, 100, 200, 300],
+    'three from the burst and one refilled token at 100 ms, then one per 100 ms',
   );
+});
+
+test('thousands of delayed keys share one timer, and each runs when it is due', async () => {
+  const time = fakeTime();
+  const queue = new WorkQueue({ concurrency: 100, ...time.options });
+  const ran: Array<[string, number]> = [];
+  queue.start(async (key) => {
+    ran.push([key, time.now]);
+    return undefined;
+  });
+  for (let i = 0; i < 3000; i++) queue.addAfter(`k${i}`, 1_000 + (i % 3) * 1_000);
+  queue.addAfter('k1', 500); // sooner than it was: moved up
+  queue.addAfter('k2', 9_000); // later than it was: ignored
+  queue.add('k0'); // an event wins over its delay
+  await tick();
+  assert.equal(time.delays.length, 2, 'one timer, set again only when an earlier key came');
+  for (let i = 0; i < 4; i++) {
+    time.fireNext();
+    await tick();
+  }
+  assert.equal(ran.length, 3000);
+  const at = new Map(ran.map(([key, when]) => [key, when]));
+  assert.equal(at.get('k0'), 0);
+  assert.equal(at.get('k1'), 500);
+  assert.equal(at.get('k2'), 3_000);
+  assert.equal(at.get('k3'), 1_000);
+  assert.equal(at.get('k2999'), 3_000);
 });

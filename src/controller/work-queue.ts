@@ -4,6 +4,8 @@
 // and failures back off per key, exponentially up to a cap. Like client-go's
 // default controller rate limiter, an overall token bucket also spaces the
 // retries of all keys together, so a cluster-wide failure cannot become a storm.
+// Delayed keys share one timer, set for the earliest: thousands of integrations
+// waiting for their re-validation are a heap of numbers, not thousands of timers.
 
 export interface WorkQueueOptions {
   concurrency: number;
@@ -13,7 +15,7 @@ export interface WorkQueueOptions {
   retryRatePerSecond?: number;
   retryBurst?: number;
   now?: () => number;
-  /** Injected timers, so the scheduling can be tested without sleeping. */
+  /** Injected timers (with `now`), so the scheduling can be tested without sleeping. */
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
 }
@@ -31,7 +33,10 @@ export class WorkQueue {
   readonly #queued = new Map<string, Lane>();
   readonly #processing = new Set<string>();
   readonly #dirty = new Set<string>();
-  readonly #delayed = new Map<string, { at: number; handle: unknown }>();
+  /** When each delayed key is due; `#due` orders them, with stale entries left to expire. */
+  readonly #delayed = new Map<string, number>();
+  readonly #due = new MinHeap();
+  #timer: { handle: unknown; at: number } | undefined;
   readonly #failures = new Map<string, number>();
   readonly #options: Required<WorkQueueOptions>;
   readonly #retryBucket: TokenBucket;
@@ -73,11 +78,7 @@ export class WorkQueue {
 
   add(key: string, lane: Lane = 'urgent'): void {
     if (this.#shuttingDown) return;
-    const delayed = this.#delayed.get(key);
-    if (delayed) {
-      this.#options.clearTimer(delayed.handle);
-      this.#delayed.delete(key);
-    }
+    this.#delayed.delete(key);
     if (this.#processing.has(key)) {
       this.#dirty.add(key);
       return;
@@ -97,22 +98,50 @@ export class WorkQueue {
       this.add(key, 'routine');
       return;
     }
-    const at = Date.now() + delayMs;
+    const at = this.#options.now() + delayMs;
     const existing = this.#delayed.get(key);
-    if (existing && existing.at <= at) return;
-    if (existing) this.#options.clearTimer(existing.handle);
-    const handle = this.#options.setTimer(() => {
+    if (existing !== undefined && existing <= at) return;
+    this.#delayed.set(key, at);
+    this.#due.push(at, key);
+    // Entries of keys added or rescheduled since: rebuilt before they outnumber the live ones.
+    if (this.#due.size > 2 * this.#delayed.size + 1024) this.#due.rebuild(this.#delayed);
+    this.#arm();
+  }
+
+  /** Keeps the one timer set for the earliest due key. */
+  #arm(): void {
+    const next = this.#due.peekAt();
+    if (this.#timer && (next === undefined || next < this.#timer.at)) {
+      this.#options.clearTimer(this.#timer.handle);
+      this.#timer = undefined;
+    }
+    if (next === undefined || this.#timer) return;
+    const handle = this.#options.setTimer(
+      () => this.#fire(),
+      Math.max(0, next - this.#options.now()),
+    );
+    this.#timer = { handle, at: next };
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    const now = this.#options.now();
+    for (let at = this.#due.peekAt(); at !== undefined && at <= now; at = this.#due.peekAt()) {
+      const key = this.#due.pop();
+      if (this.#delayed.get(key) !== at) continue;
       this.#delayed.delete(key);
       this.add(key, 'routine');
-    }, delayMs);
-    this.#delayed.set(key, { at, handle });
+    }
+    this.#arm();
   }
 
   /** Stops intake and waits for running work, up to the deadline. */
   async shutdown(deadlineMs: number): Promise<boolean> {
     this.#shuttingDown = true;
-    for (const { handle } of this.#delayed.values()) this.#options.clearTimer(handle);
+    if (this.#timer) this.#options.clearTimer(this.#timer.handle);
+    this.#timer = undefined;
     this.#delayed.clear();
+    this.#due.rebuild(this.#delayed);
     this.#urgent.length = 0;
     this.#routine.length = 0;
     this.#queued.clear();
@@ -182,5 +211,67 @@ class TokenBucket {
     this.#updatedAt = now;
     this.#tokens -= 1;
     return this.#tokens >= 0 ? 0 : Math.ceil(-this.#tokens / this.#ratePerMs);
+  }
+}
+
+/** A binary min-heap of (due time, key), in two parallel arrays. */
+class MinHeap {
+  #at: number[] = [];
+  #keys: string[] = [];
+
+  get size(): number {
+    return this.#at.length;
+  }
+
+  peekAt(): number | undefined {
+    return this.#at[0];
+  }
+
+  push(at: number, key: string): void {
+    let i = this.#at.length;
+    this.#at.push(at);
+    this.#keys.push(key);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if ((this.#at[parent] as number) <= at) break;
+      this.#swap(i, parent);
+      i = parent;
+    }
+  }
+
+  /** Removes the earliest entry and returns its key; only call when not empty. */
+  pop(): string {
+    const key = this.#keys[0] as string;
+    const lastAt = this.#at.pop() as number;
+    const lastKey = this.#keys.pop() as string;
+    if (this.#at.length > 0) {
+      this.#at[0] = lastAt;
+      this.#keys[0] = lastKey;
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        const right = left + 1;
+        let smallest = i;
+        if (left < this.#at.length && (this.#at[left] as number) < (this.#at[smallest] as number))
+          smallest = left;
+        if (right < this.#at.length && (this.#at[right] as number) < (this.#at[smallest] as number))
+          smallest = right;
+        if (smallest === i) break;
+        this.#swap(i, smallest);
+        i = smallest;
+      }
+    }
+    return key;
+  }
+
+  rebuild(entries: Map<string, number>): void {
+    this.#at = [];
+    this.#keys = [];
+    for (const [key, at] of entries) this.push(at, key);
+  }
+
+  #swap(i: number, j: number): void {
+    [this.#at[i], this.#at[j]] = [this.#at[j] as number, this.#at[i] as number];
+    [this.#keys[i], this.#keys[j]] = [this.#keys[j] as string, this.#keys[i] as string];
   }
 }
