@@ -12,10 +12,15 @@ import {
   type DataPlaneResponse,
   type FailureContext,
 } from './errors.ts';
-import { HostQueue } from './host-queue.ts';
+import { currentWork, HostQueue } from './host-queue.ts';
 import type { AzureRequestCounter } from './request-metrics.ts';
 
 export type ProbeStrategy = 'InvalidRequest' | 'MinimalCompletion';
+
+/** The run that made the call was superseded by newer work: its answer would be moot. */
+export class Superseded extends Error {
+  override name = 'Superseded';
+}
 
 export interface DeploymentProbe {
   ready: boolean;
@@ -67,16 +72,22 @@ export class DataPlaneClient {
     // A timer cleared on completion: AbortSignal.timeout's outlives the request and
     // fires later for every one, building a DOMException with a stack each time. The
     // time waiting for the host counts: a call takes at most the timeout in all.
+    const superseded = currentWork.getStore()?.superseded;
+    if (superseded?.aborted) throw new Superseded(`A call to ${endpoint.host} was superseded`);
     const aborter = new AbortController();
     const timer = setTimeout(
       () => aborter.abort(new DOMException('The operation timed out', 'TimeoutError')),
       this.#timeoutMs,
     );
+    const stop = () => aborter.abort(superseded?.reason);
+    superseded?.addEventListener('abort', stop, { once: true });
     let release: () => void;
     try {
       release = await this.#hosts.acquire(endpoint.host, aborter.signal);
     } catch {
       clearTimeout(timer);
+      superseded?.removeEventListener('abort', stop);
+      if (superseded?.aborted) throw new Superseded(`A call to ${endpoint.host} was superseded`);
       this.#requests?.failure('openai', aborter.signal.reason);
       throw new ValidationFailure(
         'Timeout',
@@ -107,6 +118,7 @@ export class DataPlaneClient {
       }
       return { status: response.statusCode, headers: response.headers, body: parsed };
     } catch (error) {
+      if (superseded?.aborted) throw new Superseded(`A call to ${endpoint.host} was superseded`);
       this.#requests?.failure('openai', error);
       throw (
         classifyNetworkError(error, endpoint.host) ??
@@ -118,6 +130,7 @@ export class DataPlaneClient {
       );
     } finally {
       clearTimeout(timer);
+      superseded?.removeEventListener('abort', stop);
       release();
     }
   }

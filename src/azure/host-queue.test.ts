@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { HostQueue, urgentWork } from './host-queue.ts';
+import { currentWork, HostQueue } from './host-queue.ts';
 
 test('one call at a time per host; an edit waiting goes before re-validations waiting longer', async () => {
   const hosts = new HostQueue(1);
@@ -15,7 +15,7 @@ test('one call at a time per host; an edit waiting goes before re-validations wa
     call('routine 1'),
     call('routine 2'),
     call('routine 3'),
-    urgentWork.run(true, () => call('edit')),
+    currentWork.run({ urgent: true }, () => call('edit')),
     call('other host', 'b.openai.azure.com'),
   ]);
   assert.deepEqual(order, ['routine 1', 'other host', 'edit', 'routine 2', 'routine 3']);

@@ -7,8 +7,15 @@
 // call ahead of it to time out in turn.
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-/** Work started from an edit or another watch event, not from periodic re-validation. */
-export const urgentWork = new AsyncLocalStorage<true>();
+/** What a reconcile's Azure calls know of the work that runs them. */
+export interface Work {
+  /** Started from an edit or another watch event, not from periodic re-validation. */
+  urgent: boolean;
+  /** Aborts when newer work for the same integration makes this run's calls moot. */
+  superseded?: AbortSignal;
+}
+
+export const currentWork = new AsyncLocalStorage<Work>();
 
 type Waiting = { urgent: Array<() => void>; routine: Array<() => void>; running: number };
 
@@ -30,7 +37,7 @@ export class HostQueue {
     this.#hosts.set(host, entry);
     if (entry.running < this.#perHost) entry.running++;
     else {
-      const lane = urgentWork.getStore() ? entry.urgent : entry.routine;
+      const lane = currentWork.getStore()?.urgent ? entry.urgent : entry.routine;
       await new Promise<void>((resolve, reject) => {
         const onAbort = () => {
           lane.splice(lane.indexOf(admit), 1);

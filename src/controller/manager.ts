@@ -27,8 +27,8 @@ import {
 import { CircuitBreaker } from '../azure/circuit-breaker.ts';
 import { createAzureTransport } from '../azure/connect-to.ts';
 import { CredentialCache } from '../azure/credentials.ts';
-import { DataPlaneClient } from '../azure/data-plane.ts';
-import { urgentWork } from '../azure/host-queue.ts';
+import { DataPlaneClient, Superseded } from '../azure/data-plane.ts';
+import { currentWork } from '../azure/host-queue.ts';
 import { AzureRequestCounter } from '../azure/request-metrics.ts';
 import { TokenCache } from '../azure/token-cache.ts';
 import type { OperatorConfig } from '../config.ts';
@@ -281,7 +281,7 @@ export class Manager {
       },
       delete: enqueue,
     });
-    const handler = async (key: string, lane: Lane) => {
+    const handler = async (key: string, lane: Lane, superseded: AbortSignal | undefined) => {
       const [namespace, name] = key.split('/') as [string, string];
       // Decisions need every cache: an identity missing from a cache that is relisting is not a missing identity.
       if (!this.ready) return { requeueAfterMs: 1_000 };
@@ -289,11 +289,17 @@ export class Manager {
       const started = performance.now();
       let result: Awaited<ReturnType<IntegrationReconciler['reconcile']>>;
       try {
-        const reconcile = () => this.#reconciler.reconcile(namespace, name);
-        // An edit's Azure calls go before queued re-validations of the same host.
-        result = await (lane === 'urgent' ? urgentWork.run(true, reconcile) : reconcile());
+        // An edit's Azure calls go before queued re-validations of the same host, and
+        // stop a re-validation of the same integration that is still waiting for them.
+        result = await currentWork.run({ urgent: lane === 'urgent', superseded }, () =>
+          this.#reconciler.reconcile(namespace, name),
+        );
         this.metrics.reconciles.inc({ result: 'success' });
       } catch (error) {
+        if (error instanceof Superseded) {
+          this.metrics.reconciles.inc({ result: 'superseded' });
+          return undefined;
+        }
         this.metrics.reconciles.inc({ result: 'error' });
         throw error;
       } finally {

@@ -196,3 +196,40 @@ test('thousands of delayed keys share one timer, and each runs when it is due', 
   assert.equal(at.get('k3'), 1_000);
   assert.equal(at.get('k2999'), 3_000);
 });
+
+test('an event for a key under routine re-validation supersedes that run: its signal aborts, and the key runs again, urgent', async () => {
+  const queue = new WorkQueue({ concurrency: 2 });
+  const runs: Array<[string, string]> = [];
+  let routineSignal: AbortSignal | undefined;
+  queue.start(async (key, lane, superseded) => {
+    runs.push([key, lane]);
+    if (lane === 'routine') {
+      routineSignal = superseded;
+      // A re-validation waiting on Azure, until superseded.
+      await new Promise((resolve) => superseded?.addEventListener('abort', resolve));
+    }
+    return undefined;
+  });
+  queue.addAfter('k', 0);
+  await tick();
+  assert.equal(routineSignal?.aborted, false);
+  queue.add('k'); // the user's edit
+  await tick();
+  assert.equal(routineSignal?.aborted, true);
+  assert.deepEqual(runs, [
+    ['k', 'routine'],
+    ['k', 'urgent'],
+  ]);
+});
+
+test('an urgent run is never superseded: it has no signal', async () => {
+  const queue = new WorkQueue({ concurrency: 1 });
+  const signals: Array<AbortSignal | undefined> = [];
+  queue.start(async (_key, _lane, superseded) => {
+    signals.push(superseded);
+    return undefined;
+  });
+  queue.add('k');
+  await tick();
+  assert.deepEqual(signals, [undefined]);
+});

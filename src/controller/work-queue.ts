@@ -22,8 +22,16 @@ export interface WorkQueueOptions {
 
 export type Lane = 'urgent' | 'routine';
 
-/** Handles one key; the lane says whether a watch event (urgent) or a re-validation woke it. */
-export type Handler = (key: string, lane: Lane) => Promise<{ requeueAfterMs?: number } | undefined>;
+/**
+ * Handles one key; the lane says whether a watch event (urgent) or a re-validation woke
+ * it. A routine run's signal aborts when an event for its key arrives meanwhile: the
+ * key runs again at once, urgent, and what the routine run was waiting for is moot.
+ */
+export type Handler = (
+  key: string,
+  lane: Lane,
+  superseded: AbortSignal | undefined,
+) => Promise<{ requeueAfterMs?: number } | undefined>;
 
 export class WorkQueue {
   // Two lanes: keys woken by a watch event (a user's edit) go before periodic
@@ -32,6 +40,8 @@ export class WorkQueue {
   readonly #routine: string[] = [];
   readonly #queued = new Map<string, Lane>();
   readonly #processing = new Set<string>();
+  /** The routine runs an event may supersede. */
+  readonly #routineRuns = new Map<string, AbortController>();
   readonly #dirty = new Set<string>();
   /** When each delayed key is due; `#due` orders them, with stale entries left to expire. */
   readonly #delayed = new Map<string, number>();
@@ -81,6 +91,7 @@ export class WorkQueue {
     this.#delayed.delete(key);
     if (this.#processing.has(key)) {
       this.#dirty.add(key);
+      if (lane === 'urgent') this.#routineRuns.get(key)?.abort();
       return;
     }
     const queuedIn = this.#queued.get(key);
@@ -166,8 +177,10 @@ export class WorkQueue {
 
   async #run(key: string, lane: Lane, handler: Handler): Promise<void> {
     let next: number | undefined;
+    const routine = lane === 'routine' ? new AbortController() : undefined;
+    if (routine) this.#routineRuns.set(key, routine);
     try {
-      const result = await handler(key, lane);
+      const result = await handler(key, lane, routine?.signal);
       this.#failures.delete(key);
       next = result?.requeueAfterMs;
     } catch (error) {
@@ -180,6 +193,7 @@ export class WorkQueue {
       this.onError(key, error);
     } finally {
       this.#processing.delete(key);
+      this.#routineRuns.delete(key);
     }
     if (this.#dirty.delete(key)) this.add(key);
     else if (next !== undefined) this.addAfter(key, next);

@@ -7,7 +7,7 @@ import { integrationSpecSchema } from '../api/integration.ts';
 import { type ChainLink, type FailureReason, ValidationFailure } from '../api/reasons.ts';
 import type { CircuitBreaker, PausedCall } from '../azure/circuit-breaker.ts';
 import { buildCredential, type CredentialCache, type SecretReader } from '../azure/credentials.ts';
-import type { DataPlaneClient } from '../azure/data-plane.ts';
+import { type DataPlaneClient, Superseded } from '../azure/data-plane.ts';
 import { classifyTokenError, type FailureContext } from '../azure/errors.ts';
 import type { TokenCache } from '../azure/token-cache.ts';
 import { checkClaims, readClaims } from '../azure/token-claims.ts';
@@ -185,6 +185,8 @@ export async function observe(
           ),
         };
       } catch (error) {
+        // Newer work for this integration runs next: nothing of this run is recorded.
+        if (error instanceof Superseded) throw error;
         return { name, probe: { ready: false, failure: asFailure(error), latencyMs: 0 } };
       }
     };

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { customers } from '../azure-emulator/sample-world.ts';
+import { chatDeployment, customers } from '../azure-emulator/sample-world.ts';
 import { sharedCluster, testNamespace } from '../support/cluster.ts';
 import {
   apply,
@@ -85,6 +85,45 @@ describe('Azure faults', { concurrency: true }, async () => {
       },
       30_000,
     );
+
+  test('an edit during a slow re-validation does not wait for it: the re-validation is superseded', async (t) => {
+    const namespace = await operator.namespace(t);
+    const busy = copyOfHealthy('revalidating-openai');
+    emulator.updateWorld((world) => {
+      world.resources
+        .find((r) => r.name === busy)
+        ?.deployments.push(chatDeployment({ name: 'gpt-4o-mini' }));
+    });
+    const deployments = ['gpt-4o', 'gpt-4o-mini', 'text-embedding-3-small'];
+    await apply(kc, integration(namespace, 'edited', specFor(busy, deployments)));
+    await readyAt(namespace, 'edited', 1);
+    // Each probe takes 900 ms (the suite's timeout is 1 s): a re-validation of three
+    // deployments, one call at a time on the host's connection, about 2.7 s.
+    addFaults({ match: { service: 'openai', resource: busy }, kind: 'latency', ms: 900 });
+    t.after(() => clearFaults({ resource: busy }));
+    const superseded = () =>
+      operator.manager.metrics.reconciles.samples().find((s) => s.labels.result === 'superseded')
+        ?.value ?? 0;
+    const supersededBefore = superseded();
+    const calls = () => emulator.requests({ service: 'openai', resource: busy }).length;
+    const before = calls();
+    await waitFor('a re-validation to start probing', async () =>
+      calls() > before ? true : undefined,
+    );
+
+    const edited = Date.now();
+    await apply(kc, integration(namespace, 'edited', specFor(busy, ['gpt-4o', 'gpt-4o-mini'])));
+    await readyAt(namespace, 'edited', 2);
+    const reactionMs = Date.now() - edited;
+
+    assert.equal(superseded(), supersededBefore + 1, 'the re-validation in flight was superseded');
+    // Its own two probes take 1.8 s; behind the re-validation it would take 4 s or more.
+    assert.ok(reactionMs < 3_400, `the edit took ${reactionMs} ms`);
+    assert.equal(
+      published(await readConfigMap(namespace, 'edited-azure-openai')),
+      'gpt-4o,gpt-4o-mini',
+    );
+  });
 
   test('an endpoint that hangs is paused; the rest carry on, and it recovers with its ConfigMaps kept', async (t) => {
     const namespace = await operator.namespace(t);
