@@ -644,6 +644,11 @@ async function main() {
       idlePeriodSeconds: round(idleSeconds),
       reactionP50Ms: Math.round(percentile(reactions, 50)),
       reactionP99Ms: Math.round(percentile(reactions, 99)),
+      // The slowest three, with the edit's place in the series: one stall or a slow tail.
+      reactionSlowest: reactions
+        .map((ms, edit) => ({ ms: Math.round(ms), edit }))
+        .sort((a, b) => b.ms - a.ms)
+        .slice(0, 3),
       peakRssMb: Math.round(peakRssMb),
       cpuSeconds: round(cpuSeconds),
       // CPU seconds per process from the first create to the last Ready, and in the
