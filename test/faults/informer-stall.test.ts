@@ -3,7 +3,7 @@
 // must stop claiming readiness, and once the path works again it must list
 // afresh and deliver what changed meanwhile.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import {
   CoreV1Api,
   KubeConfig,
@@ -17,7 +17,8 @@ import { sharedCluster, testNamespace } from '../support/cluster.ts';
 import { startFreezableProxy } from '../support/freezable-proxy.ts';
 import { waitFor } from '../support/operator.ts';
 
-test('a stalled informer is noticed by its watchdog, and catches up by listing again', async (t) => {
+/** A namespace, and an informer on its ConfigMaps whose connections go through a proxy that can freeze. */
+async function informerThroughProxy(t: TestContext) {
   const admin = sharedCluster().kubeConfig();
   const namespace = await testNamespace(t, admin);
   const server = new URL(admin.getCurrentCluster()?.server ?? '');
@@ -40,12 +41,16 @@ test('a stalled informer is noticed by its watchdog, and catches up by listing a
     createLogger('silent'),
     { staleAfterMs: 2_000 },
   );
+  t.after(() => informer.stop());
+  return { namespace, proxy, informer, core: admin.makeApiClient(CoreV1Api) };
+}
+
+test('a stalled informer is noticed by its watchdog, and catches up by listing again', async (t) => {
+  const { namespace, proxy, informer, core } = await informerThroughProxy(t);
   const seen = new Set<string>();
   await informer.start({ add: (cm) => seen.add(cm.metadata?.name ?? '') });
-  t.after(() => informer.stop());
   assert.equal(informer.ready, true);
 
-  const core = admin.makeApiClient(CoreV1Api);
   const create = (name: string) =>
     core.createNamespacedConfigMap({ namespace, body: { metadata: { name } } });
   await create('before-the-stall');
@@ -76,26 +81,7 @@ test('a stalled informer is noticed by its watchdog, and catches up by listing a
 });
 
 test('after a stall, the fresh list is compared with what was known: deletes, updates and adds, nothing for the unchanged', async (t) => {
-  const admin = sharedCluster().kubeConfig();
-  const namespace = await testNamespace(t, admin);
-  const server = new URL(admin.getCurrentCluster()?.server ?? '');
-  const proxy = await startFreezableProxy({ host: server.hostname, port: Number(server.port) });
-  t.after(() => proxy.close());
-  const viaProxy = new KubeConfig();
-  viaProxy.loadFromString(admin.exportConfig());
-  const cluster = viaProxy.getCurrentCluster();
-  viaProxy.clusters = viaProxy.clusters.map((c) =>
-    c.name === cluster?.name ? { ...c, server: `https://127.0.0.1:${proxy.port}` } : c,
-  );
-  const proxied = viaProxy.makeApiClient(CoreV1Api);
-  const informer = new ResilientInformer<V1ConfigMap>(
-    'configMaps',
-    viaProxy,
-    `/api/v1/namespaces/${namespace}/configmaps`,
-    () => proxied.listNamespacedConfigMap({ namespace }),
-    createLogger('silent'),
-    { staleAfterMs: 2_000 },
-  );
+  const { namespace, proxy, informer, core } = await informerThroughProxy(t);
   const events: string[] = [];
   const name = (cm: V1ConfigMap | undefined) => cm?.metadata?.name ?? '';
   await informer.start({
@@ -104,9 +90,7 @@ test('after a stall, the fresh list is compared with what was known: deletes, up
       events.push(`update ${name(cm)} ${previous?.data?.v ?? 'unknown'} -> ${cm.data?.v}`),
     delete: (cm) => events.push(`delete ${name(cm)}`),
   });
-  t.after(() => informer.stop());
 
-  const core = admin.makeApiClient(CoreV1Api);
   for (const each of ['kept', 'edited', 'deleted'])
     await core.createNamespacedConfigMap({
       namespace,
