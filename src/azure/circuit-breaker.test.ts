@@ -67,6 +67,18 @@ test('a success closes the circuit; a trial that never reports lets another thro
   assert.equal(b.admit('t'), undefined, 'the count starts again from zero');
 });
 
+test('a trial abandoned by its run lets the next call be the trial at once', () => {
+  const { b, advance } = breaker();
+  for (let i = 0; i < 3; i++) b.failed('t', 'EndpointReachable', timeout);
+  advance(10_000);
+  assert.equal(b.inTrial('t'), false);
+  assert.equal(b.admit('t'), undefined, 'the trial');
+  assert.equal(b.inTrial('t'), true);
+  b.abandonTrial('t');
+  assert.equal(b.admit('t'), undefined, 'the next call is the trial, without waiting 5 s');
+  assert.ok(b.admit('t'), 'and only it');
+});
+
 test('a Retry-After pauses the target at once, below the threshold, for as long as it says', () => {
   const { b, advance } = breaker();
   const throttled = new ValidationFailure('Throttled', 'contoso answered 429', {

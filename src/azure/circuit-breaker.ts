@@ -56,6 +56,17 @@ export class CircuitBreaker {
     return undefined;
   }
 
+  /** Whether a trial of the target is out: right after `admit`, whether that call is it. */
+  inTrial(target: string): boolean {
+    return this.#circuits.get(target)?.trialUntil !== undefined;
+  }
+
+  /** The trial will report nothing (its run was superseded): another may go at once. */
+  abandonTrial(target: string): void {
+    const circuit = this.#circuits.get(target);
+    if (circuit) circuit.trialUntil = undefined;
+  }
+
   succeeded(target: string): void {
     this.#circuits.delete(target);
   }

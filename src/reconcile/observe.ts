@@ -156,6 +156,8 @@ export async function observe(
     }
     const probeCtx = { ...ctx, objectId: identityObserved.objectId };
     const paused = deps.breaker?.admit(host);
+    // This reconcile is the endpoint's trial if admitting it started one.
+    const trial = !paused && deps.breaker?.inTrial(host) === true;
     if (paused) {
       return {
         observed: {
@@ -185,8 +187,12 @@ export async function observe(
           ),
         };
       } catch (error) {
-        // Newer work for this integration runs next: nothing of this run is recorded.
-        if (error instanceof Superseded) throw error;
+        // Newer work for this integration runs next: nothing of this run is recorded,
+        // and a trial it was making is handed to the next call.
+        if (error instanceof Superseded) {
+          if (trial) deps.breaker?.abandonTrial(host);
+          throw error;
+        }
         return { name, probe: { ready: false, failure: asFailure(error), latencyMs: 0 } };
       }
     };
