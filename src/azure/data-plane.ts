@@ -73,7 +73,8 @@ export class DataPlaneClient {
     // fires later for every one, building a DOMException with a stack each time. The
     // time waiting for the host counts: a call takes at most the timeout in all.
     const superseded = currentWork.getStore()?.superseded;
-    if (superseded?.aborted) throw new Superseded(`A call to ${endpoint.host} was superseded`);
+    const moot = () => new Superseded(`A call to ${endpoint.host} was superseded`);
+    if (superseded?.aborted) throw moot();
     const aborter = new AbortController();
     const timer = setTimeout(
       () => aborter.abort(new DOMException('The operation timed out', 'TimeoutError')),
@@ -81,20 +82,9 @@ export class DataPlaneClient {
     );
     const stop = () => aborter.abort(superseded?.reason);
     superseded?.addEventListener('abort', stop, { once: true });
-    let release: () => void;
+    let release: (() => void) | undefined;
     try {
       release = await this.#hosts.acquire(endpoint.host, aborter.signal);
-    } catch {
-      clearTimeout(timer);
-      superseded?.removeEventListener('abort', stop);
-      if (superseded?.aborted) throw new Superseded(`A call to ${endpoint.host} was superseded`);
-      this.#requests?.failure('openai', aborter.signal.reason);
-      throw new ValidationFailure(
-        'Timeout',
-        `${endpoint.host} did not answer in time: this call waited ${Math.round(this.#timeoutMs / 1000)} s behind others to the same host; retrying`,
-      );
-    }
-    try {
       const response = await request(url, {
         method,
         dispatcher: this.#dispatcher,
@@ -118,8 +108,14 @@ export class DataPlaneClient {
       }
       return { status: response.statusCode, headers: response.headers, body: parsed };
     } catch (error) {
-      if (superseded?.aborted) throw new Superseded(`A call to ${endpoint.host} was superseded`);
+      if (superseded?.aborted) throw moot();
       this.#requests?.failure('openai', error);
+      // Only the timeout ends a wait for the host.
+      if (release === undefined)
+        throw new ValidationFailure(
+          'Timeout',
+          `${endpoint.host} did not answer in time: this call waited ${Math.round(this.#timeoutMs / 1000)} s behind others to the same host; retrying`,
+        );
       throw (
         classifyNetworkError(error, endpoint.host) ??
         new ValidationFailure(
@@ -131,7 +127,7 @@ export class DataPlaneClient {
     } finally {
       clearTimeout(timer);
       superseded?.removeEventListener('abort', stop);
-      release();
+      release?.();
     }
   }
 
