@@ -12,7 +12,7 @@
 // (the operator's memory metrics at the end), BENCH_APISERVER_PROFILE=dir (the API
 // server's CPU profile over the ramp and over the first floor run, for `go tool pprof`).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -346,7 +346,7 @@ function cpuByProcess(controlPlaneDir: string, operatorPid: number | undefined):
 
 /** Starts a CPU profile of the API server; resolves when it has been written to `file`. */
 async function profileApiServer(admin: KubeConfig, seconds: number, file: string): Promise<void> {
-  const options: import('node:https').RequestOptions = {};
+  const options: RequestOptions = {};
   await admin.applyToHTTPSOptions(options);
   const url = new URL(`/debug/pprof/profile?seconds=${seconds}`, admin.getCurrentCluster()?.server);
   await new Promise<void>((resolve, reject) => {
@@ -363,6 +363,28 @@ async function profileApiServer(admin: KubeConfig, seconds: number, file: string
   });
 }
 const profileDir = process.env.BENCH_APISERVER_PROFILE;
+
+/**
+ * With BENCH_APISERVER_PROFILE: from now on, a CPU profile of the API server for
+ * `seconds`, and its audit log's requests; the returned function writes both.
+ */
+function captureApiServer(
+  controlPlane: ControlPlane,
+  admin: KubeConfig,
+  name: string,
+  seconds: number,
+): () => Promise<void> {
+  if (!profileDir) return async () => {};
+  const from = controlPlane.auditEvents().length;
+  const profile = profileApiServer(admin, seconds, join(profileDir, `${name}.pprof`));
+  return async () => {
+    await profile;
+    writeFileSync(
+      join(profileDir, `${name}.audit`),
+      auditSummary(controlPlane.auditEvents(), from),
+    );
+  };
+}
 
 /** Audit events from index `from` on, counted by user, verb, resource and code. */
 function auditSummary(events: ReturnType<ControlPlane['auditEvents']>, from: number): string {
@@ -463,10 +485,8 @@ async function main() {
     const indexes = Array.from({ length: N }, (_, i) => i);
     const applyStartedAt = Date.now();
     const cpuAtApply = cpuByProcess(controlPlane.dir, pid);
-    const auditAtApply = profileDir ? controlPlane.auditEvents().length : 0;
-    const rampProfile = profileDir
-      ? profileApiServer(admin, Math.round(N / 70), join(profileDir, 'operator.pprof'))
-      : undefined;
+    // About the ramp's length: the operator makes some 70 integrations Ready a second.
+    const rampCaptured = captureApiServer(controlPlane, admin, 'operator', Math.round(N / 70));
     await pool(indexes, C, async (i) => {
       await custom.createNamespacedCustomObject({
         ...integrationResource,
@@ -482,12 +502,7 @@ async function main() {
       await sleep(1_000);
     }
     const cpuToReady = cpuSince(cpuAtApply, cpuByProcess(controlPlane.dir, pid));
-    await rampProfile;
-    if (profileDir)
-      writeFileSync(
-        join(profileDir, 'operator.audit'),
-        auditSummary(controlPlane.auditEvents(), auditAtApply),
-      );
+    await rampCaptured();
     const readyTimes = new Map<string, number>();
     while (readyTimes.size < N) {
       const { items } = (await custom.listCustomObjectForAllNamespaces({
@@ -607,19 +622,12 @@ async function main() {
     const floorCpu: CpuSeconds[] = [];
     for (let run = 0; run < Number(args['floor-runs']); run++) {
       const before = cpuByProcess(controlPlane.dir, undefined);
-      const auditBefore = profileDir ? controlPlane.auditEvents().length : 0;
-      const floorProfile =
-        profileDir && run === 0
-          ? profileApiServer(admin, Math.round(N / 110), join(profileDir, 'floor.pprof'))
-          : undefined;
+      // The floor makes some 110 integrations' writes a second.
+      const floorCaptured =
+        run === 0 ? captureApiServer(controlPlane, admin, 'floor', Math.round(N / 110)) : undefined;
       floorRunsSeconds.push(round(await measureFloor(admin, identity.kubeConfig, `floor-${run}`)));
       floorCpu.push(cpuSince(before, cpuByProcess(controlPlane.dir, undefined)));
-      await floorProfile;
-      if (profileDir && run === 0)
-        writeFileSync(
-          join(profileDir, 'floor.audit'),
-          auditSummary(controlPlane.auditEvents(), auditBefore),
-        );
+      await floorCaptured?.();
     }
     const floorSeconds = percentile(floorRunsSeconds, 50);
 
